@@ -1,0 +1,17 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Suite-wide set-up, loaded by pytest before any test module.
+
+DDS is put on loopback here, before any test can import or initialise rclpy, and
+the variables are inherited by every process a test starts.
+"""
+
+import os
+
+from liver_landmarks.ros.loopback import use_loopback_dds
+
+use_loopback_dds()
+# A test suite run must not leave stray DDS participants in other suites' domain.
+os.environ.setdefault('ROS_DOMAIN_ID', str(40 + os.getpid() % 60))
+# Two cores: torch's default thread pool plus pytest's own work oversubscribe them.
+os.environ.setdefault('OMP_NUM_THREADS', '2')

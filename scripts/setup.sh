@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create .venv and install liver_landmarks with every pinned dependency.
+# Idempotent: a second run checks the pins and returns in seconds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+python=${PYTHON:-python3}
+venv="$root/.venv"
+stamp="$venv/.installed-requirements"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: creating $venv"
+    "$python" -m venv "$venv"
+fi
+want=$(cat requirements.txt setup.py training/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "setup: $venv is up to date"
+    exit 0
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+echo "setup: installing pinned requirements (first run takes a few minutes)"
+"$venv/bin/python" -m pip install --quiet -r requirements.txt
+"$venv/bin/python" -m pip install --quiet --no-deps -e . 
+if [ -f training/pyproject.toml ]; then
+    "$venv/bin/python" -m pip install --quiet --no-deps -e training
+fi
+echo "$want" > "$stamp"
+echo "setup: done; activate with: source .venv/bin/activate"
