@@ -6,7 +6,7 @@ import array
 
 from hypothesis import given, settings, strategies as st
 from liver_landmarks.ros.image_conversion import (
-    decode_colour_frame, decode_image, ImageFormatError, image_msg_to_numpy,
+    decode_colour_frame, decode_image, image_msg_to_numpy, ImageFormatError,
     numpy_to_image_msg, PIXEL_FORMATS)
 import numpy as np
 import pytest
