@@ -27,9 +27,15 @@ import cv2
 from liver_landmarks import p2ilf_io
 from liver_landmarks.landmarks import Landmark, LANDMARKS
 import numpy as np
+from scipy.special import ndtri
 
 #: Reference image height that the pixel lengths in :class:`SyntheticConfig` refer to.
 REFERENCE_ROWS = 1080
+#: Fraction of the ligament's length over which it fades into the organ at its lower end.
+_LIGAMENT_FADE = 0.06
+#: Standard normal quantiles of 256 equally likely codes: Gaussian pixel noise from uint8
+#: draws, several times faster than drawing normals at 1920x1080.
+_GAUSSIAN_QUANTILES = ndtri((np.arange(256) + 0.5) / 256).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class SyntheticConfig:
     ridge_margin_px: float = 25.0
     #: Spacing of the returned polyline vertices, in output pixels.
     sample_step_px: float = 2.0
-    #: Extra keyword arguments for rasterise_contours (None: its default thickness).
+    #: Label line width at 1080 rows (None: rasterise_contours' default, 12 px).
     label_thickness_px: float | None = None
     #: Names of effects to leave out, e.g. {'smoke', 'blur', 'noise'} for clean frames.
     disabled_effects: frozenset = field(default_factory=frozenset)
@@ -127,7 +133,12 @@ def render_frame(seed: int, width: int = 1920, height: int = 1080,
 
 
 class _Renderer:
-    """Draws one frame; split into steps so that each stays readable."""
+    """Draws one frame; split into steps so that each stays readable.
+
+    Colour layers are planar ``(3, H, W)`` float32 in 0..1 while drawing: per-pixel
+    factors of shape ``(H, W)`` then broadcast over the leading axis, which is
+    several times faster than over a trailing channel axis at 1920x1080.
+    """
 
     def __init__(self, seed, width, height, config):
         self.rng = np.random.default_rng(seed)
@@ -135,29 +146,47 @@ class _Renderer:
         self.width, self.height = width, height
         self.config = config
         self.scale = height / REFERENCE_ROWS
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        self.grid_x, self.grid_y = xs / width, ys / height
+        self.xs = np.arange(width, dtype=np.float32)[None, :]
+        self.ys = np.arange(height, dtype=np.float32)[:, None]
 
     # -- helpers -----------------------------------------------------------------
     def _enabled(self, effect):
         return effect not in self.config.disabled_effects
 
     def _noise(self, stream, octaves=(4, 8, 16, 32), persistence=0.55):
-        """Smooth fractal noise in about [-1, 1], from a generator derived from the seed."""
+        """Return smooth fractal noise in about [-1, 1], from a generator derived from the seed.
+
+        The octaves are summed at a small size and resized once to the frame.
+        """
         rng = np.random.default_rng([self.seed, stream])
         aspect = self.width / self.height
-        total = np.zeros((self.height, self.width), np.float32)
+        rows = min(self.height, 4 * max(octaves))
+        size = (max(2, int(round(rows * aspect))), rows)
+        total = np.zeros(size[::-1], np.float32)
         amplitude, norm = 1.0, 0.0
         for cells in octaves:
             grid = rng.standard_normal((cells + 1, int(round(cells * aspect)) + 1))
-            total += amplitude * cv2.resize(grid.astype(np.float32), (self.width, self.height),
+            total += amplitude * cv2.resize(grid.astype(np.float32), size,
                                             interpolation=cv2.INTER_CUBIC)
             norm += amplitude
             amplitude *= persistence
-        return total / norm
+        total /= norm
+        return cv2.resize(total, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
 
     def _colour(self, low, high):
-        return self.rng.uniform(low, high).astype(np.float32) / 255.0
+        """Return a random RGB colour as a (3, 1, 1) float32 array in 0..1."""
+        return (self.rng.uniform(low, high) / 255.0).astype(np.float32).reshape(3, 1, 1)
+
+    def _reddish(self, red_range, green_ratio, blue_ratio):
+        """Return a random red-dominated colour: green and blue as fractions of red."""
+        red = self.rng.uniform(*red_range)
+        rgb = [red, red * self.rng.uniform(*green_ratio), red * self.rng.uniform(*blue_ratio)]
+        return (np.array(rgb) / 255.0).astype(np.float32).reshape(3, 1, 1)
+
+    def _blurred_canvas(self, canvas, sigma_px, strength):
+        """Blur a drawn uint8 canvas into an (H, W) float32 amount in 0..strength."""
+        blurred = cv2.GaussianBlur(canvas, (0, 0), max(0.5, sigma_px * self.scale))
+        return blurred.astype(np.float32) * np.float32(strength / 255.0)
 
     def _curve(self, start, end, bow, wiggle, wiggle_phase, count=400):
         """Return a smooth open curve from start to end, bent by bow and a sine wiggle (pixels)."""
@@ -169,31 +198,28 @@ class _Renderer:
         return start + t * direction + offset * normal
 
     def _curve_field(self, points, taper):
-        """Distance to a polyline, signed side of its normal, and the taper of the nearest point.
+        """Return the distance to a polyline, the side of its normal, and the nearest taper.
 
-        The polyline is drawn one segment at a time; the distance transform's labels
-        find each pixel's nearest curve pixel, whose normal and taper we look up.
+        The distance transform's labels give every pixel its nearest curve pixel;
+        the normal and taper of that pixel's nearest vertex are looked up in one table.
         """
         pixels = np.round(points * 8).astype(np.int32)
         canvas = np.full((self.height, self.width), 255, np.uint8)
         cv2.polylines(canvas, [pixels.reshape(-1, 1, 2)], False, 0, 1, cv2.LINE_8, shift=3)
         distance, labels = cv2.distanceTransformWithLabels(
             canvas, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-        rows, cols = np.nonzero(canvas == 0)
-        # The nearest curve vertex of every curve pixel gives its normal and taper.
-        curve_xy = np.stack([cols, rows], axis=1).astype(np.float64)
+        rows, cols = np.nonzero(canvas == 0)   # row-major, the order of the labels
         tangents = np.gradient(points, axis=0)
         tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-9
-        vertex = _nearest_vertex(points, curve_xy)
-        table_nx = np.concatenate([[0.0], -tangents[vertex, 1]]).astype(np.float32)
-        table_ny = np.concatenate([[0.0], tangents[vertex, 0]]).astype(np.float32)
-        table_taper = np.concatenate([[0.0], taper[vertex]]).astype(np.float32)
-        table_x = np.concatenate([[0.0], cols]).astype(np.float32)
-        table_y = np.concatenate([[0.0], rows]).astype(np.float32)
-        xs, ys = self.grid_x * self.width, self.grid_y * self.height
-        side = np.sign((xs - table_x[labels]) * table_nx[labels]
-                       + (ys - table_y[labels]) * table_ny[labels])
-        return distance, side, table_taper[labels]
+        vertex = _nearest_vertex(points, np.stack([cols, rows], axis=1).astype(np.float64))
+        normal_x, normal_y = -tangents[vertex, 1], tangents[vertex, 0]
+        table = np.zeros((len(rows) + 1, 4), np.float32)
+        table[1:, 0], table[1:, 1] = normal_x, normal_y
+        table[1:, 2] = -(cols * normal_x + rows * normal_y)
+        table[1:, 3] = taper[vertex]
+        nearest = table[labels]
+        side = nearest[..., 0] * self.xs + nearest[..., 1] * self.ys + nearest[..., 2]
+        return distance, side > 0, nearest[..., 3]
 
     # -- scene ---------------------------------------------------------------------
     def render(self):
@@ -203,23 +229,28 @@ class _Renderer:
         image, organ_alpha, inside_distance = self._organ_over_background(lobes)
         contours = {landmark: [] for landmark in LANDMARKS}
         contours[Landmark.SILHOUETTE] = self._silhouette(lobes, fov)
-        visible = self._point_test(fov, inside_distance, cfg.ridge_margin_px * self.scale)
+        margin = cfg.ridge_margin_px * self.scale
+        # Creases fade out near the rim, where they are not labelled either.
+        rim_fade = np.clip(inside_distance / max(margin, 1.0) - 0.5, 0.0, 1.0) * organ_alpha
+        visible = self._point_test(fov, inside_distance, margin)
         ridges = [self._ridge_curve(lobes[0])]
         if self.rng.random() < cfg.second_ridge_probability:
             ridges.append(self._ridge_curve(lobes[-1]))
         for curve, underside in ridges:
-            image = self._shade_ridge(image, organ_alpha, curve, underside)
+            self._shade_ridge(image, rim_fade, curve, underside)
             contours[Landmark.RIDGE] += self._visible_runs(curve, visible(curve))
         if self.rng.random() < cfg.ligament_probability:
             curve = self._ligament_curve(lobes[0])
             touching = self._point_test(fov, inside_distance, 1.0)
+            faded_in = np.linspace(0.0, 1.0, len(curve)) >= _LIGAMENT_FADE / 2
             image = self._draw_ligament(image, organ_alpha, curve)
-            contours[Landmark.LIGAMENT] = self._visible_runs(curve, touching(curve))
+            contours[Landmark.LIGAMENT] = self._visible_runs(curve, touching(curve) & faded_in)
         image = self._finish(image, organ_alpha, fov)
         contour_list = p2ilf_io.contours_from_polylines(contours)
         kwargs = {}
         if cfg.label_thickness_px is not None:
-            kwargs['thickness'] = cfg.label_thickness_px * self.scale
+            kwargs['thickness'] = p2ilf_io.line_thickness_for_height(
+                self.height, cfg.label_thickness_px)
         labels = p2ilf_io.rasterise_contours(contour_list, self.width, self.height, **kwargs)
         return SyntheticFrame(image=image, contours=contours, labels=labels)
 
@@ -247,23 +278,21 @@ class _Renderer:
         rng, w, h = self.rng, self.width, self.height
         weights = np.asarray(self.config.fov_weights, dtype=np.float64)
         style = rng.choice(3, p=weights / weights.sum())
-        left, right = rng.uniform(0.02, 0.12, 2)
-        top, bottom = rng.uniform(0.0, 0.05, 2)
-        centre = np.array([rng.uniform(0.47, 0.53), rng.uniform(0.45, 0.55)])
-        radius = rng.uniform(0.48, 0.62)
+        left, right = rng.uniform(0.02, 0.12, 2) * w
+        top, bottom = rng.uniform(0.0, 0.05, 2) * h
+        centre = np.array([rng.uniform(0.47, 0.53) * w, rng.uniform(0.45, 0.55) * h])
+        radius = rng.uniform(0.48, 0.62) * w
         if style == 1:
-            return ((self.grid_x >= left) & (self.grid_x <= 1.0 - right)
-                    & (self.grid_y >= top) & (self.grid_y <= 1.0 - bottom))
+            return ((self.xs >= left) & (self.xs <= w - 1 - right)
+                    & (self.ys >= top) & (self.ys <= h - 1 - bottom))
         if style == 2:
-            dx = (self.grid_x - centre[0]) * w
-            dy = (self.grid_y - centre[1]) * h
-            return dx * dx + dy * dy <= (radius * w) ** 2
+            return (self.xs - centre[0]) ** 2 + (self.ys - centre[1]) ** 2 <= radius ** 2
         return np.ones((h, w), bool)
 
     def _organ_over_background(self, lobes):
         rng, scale = self.rng, self.scale
-        background_colour = self._colour([120, 45, 50], [185, 95, 100])
-        organ_colour = self._colour([85, 35, 35], [150, 80, 90])
+        background_colour = self._reddish((130, 200), (0.3, 0.5), (0.35, 0.6))
+        organ_colour = self._reddish((90, 160), (0.35, 0.6), (0.35, 0.75))
         texture_strength, shadow_width = rng.uniform(0.12, 0.3), rng.uniform(30, 80) * scale
         rim_darkening, rim_width = rng.uniform(0.3, 0.65), rng.uniform(25, 90) * scale
 
@@ -271,32 +300,35 @@ class _Renderer:
         for lobe in lobes:
             polygon = np.round(lobe.boundary() * 8).astype(np.int32).reshape(-1, 1, 2)
             cv2.fillPoly(mask, [polygon], 255, cv2.LINE_AA, shift=3)
-        alpha = mask.astype(np.float32)[..., None] / 255.0
+        alpha = mask.astype(np.float32) * np.float32(1.0 / 255.0)
         inside = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
         outside = cv2.distanceTransform((mask <= 127).astype(np.uint8), cv2.DIST_L2, 5)
 
-        background = background_colour * (1.0 + 0.25 * self._noise(1)[..., None])
-        background = self._add_fat(background)
-        background = self._add_vessels(background, 2, (120, 20, 30), count=6, width_px=3)
-        background *= (1.0 - 0.55 * np.exp(-outside / shadow_width))[..., None]
+        shade = (1.0 + 0.25 * self._noise(1)) * (1.0 - 0.55 * np.exp(-outside / shadow_width))
+        background = background_colour * shade
+        background = self._add_fat(background, shade)
+        background = self._add_vessels(background, 2, (120, 20, 30), count=6, width_px=3,
+                                       strength=0.7)
 
-        organ = organ_colour * (1.0 + texture_strength * self._noise(3, (6, 12, 24, 48, 96))[
-            ..., None])
-        organ = self._add_vessels(organ, 4, (70, 20, 25), count=4, width_px=4)
+        shade = (1.0 + texture_strength * self._noise(3, (6, 12, 24, 48, 96)))
+        shade *= 1.0 - rim_darkening * np.exp(-inside / rim_width)
+        organ = organ_colour * shade
+        organ = self._add_vessels(organ, 4, (70, 20, 25), count=4, width_px=4, strength=0.45)
         if rng.random() < self.config.spots_probability:
-            organ = self._add_spots(organ)
-        organ *= (1.0 - rim_darkening * np.exp(-inside / rim_width))[..., None]
-        return background * (1.0 - alpha) + organ * alpha, alpha, inside
+            organ = self._add_spots(organ, shade)
+        organ -= background
+        organ *= alpha
+        organ += background
+        return organ, alpha, inside
 
-    def _add_fat(self, background):
-        field_ = self._noise(5, (3, 6, 12, 24))
-        threshold = self.rng.uniform(0.25, 0.6)
-        amount = np.clip((field_ - threshold) * 4.0, 0.0, 1.0)[..., None]
+    def _add_fat(self, background, shade):
+        amount = np.clip((self._noise(5, (3, 6, 12, 24)) - self.rng.uniform(0.25, 0.6)) * 4.0,
+                         0.0, 1.0)
         fat = self._colour([190, 150, 70], [230, 200, 120]) * (
-            1.0 + 0.15 * self._noise(6, (32, 64))[..., None])
-        return background * (1.0 - amount) + fat * amount
+            shade * (1.0 + 0.15 * self._noise(6, (32, 64))))
+        return _lerp(background, fat, amount)
 
-    def _add_vessels(self, layer, stream, colour, count, width_px):
+    def _add_vessels(self, layer, stream, colour, count, width_px, strength):
         rng = np.random.default_rng([self.seed, stream, 7])
         canvas = np.zeros((self.height, self.width), np.uint8)
         for _ in range(int(rng.integers(1, count + 1))):
@@ -311,11 +343,10 @@ class _Renderer:
             thickness = max(1, int(round(width_px * self.scale * rng.uniform(0.5, 1.2))))
             pts = np.round(np.array(steps) * 8).astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(canvas, [pts], False, 255, thickness, cv2.LINE_AA, shift=3)
-        amount = cv2.GaussianBlur(canvas, (0, 0), max(0.6, 1.2 * self.scale)).astype(
-            np.float32)[..., None] / 255.0 * 0.7
-        return layer * (1.0 - amount) + np.asarray(colour, np.float32) / 255.0 * amount
+        amount = self._blurred_canvas(canvas, 1.2, strength)
+        return _lerp(layer, np.asarray(colour, np.float32).reshape(3, 1, 1) / 255.0, amount)
 
-    def _add_spots(self, organ):
+    def _add_spots(self, organ, shade):
         rng = np.random.default_rng([self.seed, 8])
         canvas = np.zeros((self.height, self.width), np.uint8)
         count = int(rng.integers(60, 300))
@@ -323,10 +354,9 @@ class _Renderer:
         radii = rng.uniform(3, 14, count) * self.scale
         for (x, y), r in zip(centres, radii):
             cv2.circle(canvas, (int(x), int(y)), max(1, int(r)), 255, -1, cv2.LINE_AA)
-        amount = cv2.GaussianBlur(canvas, (0, 0), max(0.6, 3 * self.scale)).astype(
-            np.float32)[..., None] / 255.0 * rng.uniform(0.3, 0.6)
-        pale = np.array([200, 170, 130], np.float32) / 255.0
-        return organ * (1.0 - amount) + pale * amount
+        amount = self._blurred_canvas(canvas, 3.0, rng.uniform(0.3, 0.6))
+        pale = np.array([200, 170, 130], np.float32).reshape(3, 1, 1) / 255.0
+        return _lerp(organ, pale * shade, amount)
 
     # -- landmarks -------------------------------------------------------------
     def _ridge_curve(self, lobe):
@@ -344,20 +374,24 @@ class _Renderer:
         curve = self._curve(mid - direction, mid + direction,
                             bow=rng.uniform(-0.12, 0.12) * h, wiggle=rng.uniform(0, 0.04) * h,
                             wiggle_phase=rng.uniform(0, 2 * math.pi))
-        normal_y = direction[0]   # +normal is (-dy, dx); its y component is dx
-        underside = 1.0 if (normal_y > 0) == (rng.random() < 0.8) else -1.0
-        return curve, underside
+        normal_points_down = direction[0] > 0   # +normal is (-dy, dx): its y component is dx
+        underside_is_positive = normal_points_down == (rng.random() < 0.8)
+        return curve, underside_is_positive
 
-    def _shade_ridge(self, image, organ_alpha, curve, underside):
+    def _shade_ridge(self, image, rim_fade, curve, underside_is_positive):
+        """Darken the fold's underside and light its crest, in place."""
         rng, scale = self.rng, self.scale
         depth, width = rng.uniform(0.35, 0.65), rng.uniform(25, 70) * scale
         crest, crest_width = rng.uniform(0.1, 0.3), rng.uniform(4, 10) * scale
-        taper = _end_taper(len(curve), 0.08)
-        distance, side, near_taper = self._curve_field(curve, taper)
-        dark = np.where(side * underside > 0, depth * np.exp(-distance / width), 0.0)
-        light = np.where(side * underside <= 0, crest * np.exp(-distance / crest_width), 0.0)
-        factor = 1.0 + (light - dark) * near_taper * organ_alpha[..., 0]
-        return image * factor[..., None]
+        distance, positive, near_taper = self._curve_field(curve, _end_taper(len(curve), 0.08))
+        underside = positive == underside_is_positive
+        dark = np.exp(distance / -width) * depth
+        light = np.exp(distance / -crest_width) * crest
+        factor = np.where(underside, -dark, light)
+        factor *= near_taper
+        factor *= rim_fade
+        factor += 1.0
+        image *= factor
 
     def _ligament_curve(self, lobe):
         rng, h = self.rng, self.height
@@ -375,25 +409,22 @@ class _Renderer:
         half_width = rng.uniform(7, 16) * scale
         colour = self._colour([190, 140, 120], [235, 200, 180])
         shadow = rng.uniform(0.2, 0.45)
-        taper = np.clip(np.linspace(0.0, 1.0, len(curve)) / 0.06, 0.0, 1.0)
-        distance, side, near_taper = self._curve_field(curve, taper)
+        taper = np.clip(np.linspace(0.0, 1.0, len(curve)) / _LIGAMENT_FADE, 0.0, 1.0)
+        distance, positive, near_taper = self._curve_field(curve, taper)
+        visible = near_taper * organ_alpha
         edge = max(1.0, 0.4 * half_width)
-        band = np.clip((half_width - distance) / edge + 0.5, 0.0, 1.0)
-        band *= near_taper * organ_alpha[..., 0]
-        fibres = 1.0 + 0.12 * self._noise(9, (16, 64, 128))
+        band = np.clip((half_width - distance) / edge + 0.5, 0.0, 1.0) * visible
         beyond = np.maximum(distance - half_width, 0.0) / (1.5 * half_width)
-        darken = np.where(side > 0, shadow * np.exp(-beyond), 0.0)
-        darken *= near_taper * organ_alpha[..., 0] * (1.0 - band)
-        image = image * (1.0 - darken)[..., None]
-        band = band[..., None]
-        return image * (1.0 - band) + (colour * fibres[..., None]) * band
+        darken = np.where(positive, np.exp(-beyond) * shadow, 0.0) * visible * (1.0 - band)
+        image *= 1.0 - darken
+        fibres = 1.0 + 0.12 * self._noise(9, (16, 64, 128))
+        return _lerp(image, colour * fibres, band)
 
     def _silhouette(self, lobes, fov):
-        rng_free_margin = 2.0
         runs = []
         for index, lobe in enumerate(lobes):
             boundary = lobe.boundary(spacing_px=1.0)
-            keep = self._in_view(boundary, fov, rng_free_margin)
+            keep = self._in_view(boundary, fov, 2.0)
             for other in lobes[:index] + lobes[index + 1:]:
                 keep &= ~other.contains(boundary, tolerance=-0.002)
             runs += self._visible_runs(boundary, keep, closed=True)
@@ -438,34 +469,40 @@ class _Renderer:
 
     # -- camera effects -------------------------------------------------------------
     def _finish(self, image, organ_alpha, fov):
+        """Apply highlights, smoke, lighting, blur and noise; return HxWx3 uint8 RGB."""
         rng, scale = self.rng, self.scale
         image = self._add_specular(image, organ_alpha)
         smoke = rng.random() < self.config.smoke_probability
         smoke_opacity = rng.uniform(0.08, self.config.smoke_max_opacity)
         gain = rng.uniform(*self.config.gain_range)
         vignetting = rng.uniform(0.0, self.config.vignetting_max)
-        light = rng.uniform([0.3, 0.3], [0.7, 0.7])
+        light = rng.uniform([0.3, 0.3], [0.7, 0.7]) * (self.width, self.height)
         blur = rng.random() < self.config.blur_probability
         sigma = rng.uniform(0.5, self.config.blur_max_sigma_px) * scale
         noise_sigma = rng.uniform(0.0, self.config.noise_max_sigma)
-        tint = rng.uniform(0.92, 1.08, 3).astype(np.float32)
+        tint = rng.uniform(0.92, 1.08, 3).astype(np.float32).reshape(3, 1, 1)
 
         if smoke and self._enabled('smoke'):
-            haze = smoke_opacity * np.clip(0.6 + 0.6 * self._noise(10, (2, 4, 8)), 0, 1)
-            haze = haze[..., None]
-            image = image * (1.0 - haze) + np.float32(0.8) * haze
+            haze = np.clip(0.6 + 0.6 * self._noise(10, (2, 4, 8)), 0.0, 1.0) * smoke_opacity
+            image = _lerp(image, np.float32(0.8), haze)
         if self._enabled('lighting'):
-            radius2 = ((self.grid_x - light[0]) ** 2 + (self.grid_y - light[1]) ** 2) / 0.5
-            image = image * (gain * (1.0 - vignetting * np.clip(radius2, 0, 1)))[..., None] * tint
+            radius2 = ((self.xs - light[0]) ** 2 + (self.ys - light[1]) ** 2) / (
+                0.5 * (self.width ** 2 + self.height ** 2))
+            lighting = (1.0 - vignetting * np.clip(radius2 * 2.0, 0.0, 1.0)) * gain
+            image *= lighting
+            image *= tint
         if blur and self._enabled('blur'):
-            image = cv2.GaussianBlur(image, (0, 0), sigma)
-        image = image * 255.0
+            for plane in image:
+                cv2.GaussianBlur(plane, (0, 0), sigma, dst=plane)
+        image *= 255.0
         if self._enabled('noise') and noise_sigma > 0:
             noise_rng = np.random.default_rng([self.seed, 11])
-            image += noise_rng.standard_normal(image.shape, dtype=np.float32) * noise_sigma
-        image = np.clip(image, 0, 255).astype(np.uint8)
-        image[~fov] = 0
-        return image
+            codes = noise_rng.integers(0, 256, image.shape, dtype=np.uint8)
+            image += (_GAUSSIAN_QUANTILES * np.float32(noise_sigma))[codes]
+        planes = [cv2.convertScaleAbs(plane) for plane in image]   # rounds and saturates
+        rgb = cv2.merge(planes)
+        rgb[~np.broadcast_to(fov, rgb.shape[:2])] = 0
+        return rgb
 
     def _add_specular(self, image, organ_alpha):
         if not self._enabled('specular'):
@@ -480,10 +517,16 @@ class _Renderer:
         for (x, y), (a, b), angle in zip(centres, axes, angles):
             cv2.ellipse(canvas, (int(x), int(y)), (max(1, int(a)), max(1, int(b))), angle,
                         0, 360, 255, -1, cv2.LINE_AA)
-        amount = cv2.GaussianBlur(canvas, (0, 0), max(0.5, 1.5 * self.scale)).astype(
-            np.float32) / 255.0 * organ_alpha[..., 0]
-        amount = amount[..., None]
-        return image * (1.0 - amount) + np.float32(1.0) * amount
+        amount = self._blurred_canvas(canvas, 1.5, 1.0) * organ_alpha
+        return _lerp(image, np.float32(1.0), amount)
+
+
+def _lerp(layer, target, amount):
+    """Blend planar layer towards target by an (H, W) amount: layer + amount * (target - layer)."""
+    result = target - layer
+    result *= amount
+    result += layer
+    return result
 
 
 def _nearest_vertex(points, queries, chunk=4096):
