@@ -1,0 +1,129 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Step a: cull predictions outside the camera's field of view.
+
+Definitions:
+    A frame pixel is *dark* when all its channels are <= the threshold (the paper:
+    2/255). *Outside* the view is the dark region connected to the image border
+    (8-connectivity): dark specks and shadows inside the view are not connected to
+    the border and so never punch holes into it. The ``'circle'`` method fits a
+    circle (least squares, Kasa) to the pixels inside the view that touch the outside
+    region and keeps what lies inside that circle, which also removes the dim rim of
+    a circular endoscope image. The frame may have any size: it is resized to the
+    class-id size with nearest-neighbour sampling before thresholding, which is the
+    same as thresholding first and resizing the mask.
+"""
+
+import cv2
+import numpy as np
+
+
+def dark_border_region(frame: np.ndarray, size: tuple[int, int], threshold: int) -> np.ndarray:
+    """Return the dark region connected to the image border, at ``size`` = (rows, cols).
+
+    Inputs:
+        frame: ``(H, W, C)`` or ``(H, W)`` uint8 frame, any size and channel order.
+        size: ``(rows, cols)`` of the result.
+        threshold: a pixel is dark when all channels are <= this value.
+
+    Result:
+        ``(rows, cols)`` bool, True outside the field of view.
+
+    Example (``#`` dark, ``.`` bright)::
+
+        frame           result
+        ##......        ##......
+        #..#....        #.......     <- inner dark speck is not outside
+        ........   ->   ........
+        ##.....#        ##.....#
+    """
+    rows, cols = size
+    if frame.shape[:2] != (rows, cols):
+        frame = cv2.resize(frame, (cols, rows), interpolation=cv2.INTER_NEAREST)
+    dark = frame <= threshold
+    if dark.ndim == 3:
+        dark = dark.all(axis=2)
+    if not dark.any():
+        return dark
+    count, labels = cv2.connectedComponents(dark.view(np.uint8), connectivity=8)
+    touching = np.zeros(count, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[edge] = True
+    touching[0] = False
+    return touching[labels]
+
+
+def fit_circle(outside: np.ndarray) -> tuple[float, float, float] | None:
+    """Fit a circle to the boundary between the view and the outside region.
+
+    The boundary is every inside pixel with an outside 4-neighbour; the fit is Kasa's
+    algebraic least squares on pixel centres. Returns ``(cx, cy, radius)`` in pixels,
+    or None when fewer than three boundary pixels exist or they are collinear.
+    """
+    inside = ~outside
+    touches = np.zeros_like(outside)
+    touches[1:] |= outside[:-1]
+    touches[:-1] |= outside[1:]
+    touches[:, 1:] |= outside[:, :-1]
+    touches[:, :-1] |= outside[:, 1:]
+    ys, xs = np.nonzero(inside & touches)
+    if xs.size < 3:
+        return None
+    x = xs.astype(np.float64)
+    y = ys.astype(np.float64)
+    design = np.column_stack([x, y, np.ones_like(x)])
+    solution, _, rank, _ = np.linalg.lstsq(design, -(x * x + y * y), rcond=None)
+    if rank < 3:
+        return None
+    d, e, f = solution
+    cx, cy = -d / 2.0, -e / 2.0
+    radius_sq = cx * cx + cy * cy - f
+    if radius_sq <= 0:
+        return None
+    return float(cx), float(cy), float(np.sqrt(radius_sq))
+
+
+def field_of_view_mask(frame: np.ndarray | None, size: tuple[int, int],
+                       method: str = 'threshold', threshold: int = 2) -> np.ndarray:
+    """Return True where the camera sees, at ``size`` = (rows, cols).
+
+    Inputs:
+        frame: the input frame (any size), or None (everything inside).
+        size: ``(rows, cols)`` of the class-id mask.
+        method: ``'threshold'``, ``'circle'`` or ``'none'`` (see the module docstring).
+        threshold: dark-pixel threshold, 0..255.
+
+    Example, ``'circle'`` (``#`` dark, ``o`` dim rim above threshold)::
+
+        frame            threshold        circle
+        ###....###       ...XXXX...       ....XX....
+        #o......o#  ->   .XXXXXXXX.  or   ..XXXXXX..     (X = inside)
+        ###....###       ...XXXX...       ....XX....
+    """
+    rows, cols = size
+    if frame is None or method == 'none':
+        return np.ones((rows, cols), dtype=bool)
+    outside = dark_border_region(frame, size, threshold)
+    if method == 'threshold' or not outside.any():
+        return ~outside
+    if method != 'circle':
+        raise ValueError(f'unknown field-of-view method {method!r}')
+    circle = fit_circle(outside)
+    if circle is None:
+        return ~outside
+    cx, cy, radius = circle
+    y = (np.arange(rows, dtype=np.float64) - cy)[:, None]
+    x = (np.arange(cols, dtype=np.float64) - cx)[None, :]
+    return x * x + y * y <= radius * radius
+
+
+def cull_outside(class_ids: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Set class ids to background where ``inside`` is False; returns a new array.
+
+    Example::
+
+        ids      inside    result
+        1110     0111      0110
+        0000  ,  0111  ->  0000
+    """
+    return np.where(inside, class_ids, 0).astype(np.uint8, copy=False)
