@@ -1,0 +1,289 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""The model artifact: weights as safetensors plus a JSON model card beside them.
+
+``STEM.safetensors`` holds the state dict (never pickle); ``STEM.json`` says what
+network it is, how to feed it, what it was trained on, how good it is and the
+sha256 of the weights file. Cards are validated against
+``liver_landmarks/schemas/model_card.schema.json``; loading verifies the hash and
+refuses a mismatch, a missing file, a truncated file or weights that do not fit
+the architecture the card names, each with a message that says which file.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+from pathlib import Path
+import tempfile
+from typing import Any, Optional, Union
+
+import jsonschema
+from liver_landmarks.landmarks import INPUT_HEIGHT, INPUT_WIDTH, Landmark
+from liver_landmarks.model.factory import build_model
+from liver_landmarks.preprocess import IMAGENET_MEAN, IMAGENET_STD
+import torch
+from torch import nn
+
+FORMAT_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'model_card.schema.json'
+_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
+
+
+class ModelArtifactError(ValueError):
+    """A model card or its weights cannot be used; the message names the file and the fix."""
+
+
+def default_classes() -> list[dict[str, Any]]:
+    """Return the card's class list for this package's landmarks, in id order."""
+    return [{'id': int(landmark), 'name': landmark.label} for landmark in Landmark]
+
+
+@dataclass
+class ModelCard:
+    """Everything needed to rebuild, feed and judge a saved network."""
+
+    architecture: str
+    encoder: str = 'resnet34'
+    classes: list[dict[str, Any]] = field(default_factory=default_classes)
+    input_width: int = INPUT_WIDTH
+    input_height: int = INPUT_HEIGHT
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    channel_order: str = 'rgb'
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    weights_file: str = ''
+    weights_sha256: str = ''
+    weights_dtype: str = 'float32'
+    name: str = ''
+    description: str = ''
+    format_version: int = FORMAT_VERSION
+    #: Where the card was read from (not serialised); weights_file is relative to it.
+    path: Optional[Path] = field(default=None, compare=False, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        """Return the number of output channels."""
+        return len(self.classes)
+
+    @property
+    def weights_path(self) -> Optional[Path]:
+        """Absolute path of the weights file, or None for a card not read from disk."""
+        if self.path is None or not self.weights_file:
+            return None
+        return (self.path.parent / self.weights_file).resolve()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the card as the JSON object the schema describes."""
+        data = {
+            'format_version': self.format_version,
+            'architecture': self.architecture,
+            'encoder': self.encoder,
+            'classes': [dict(entry) for entry in self.classes],
+            'input_size': {'width': int(self.input_width), 'height': int(self.input_height)},
+            'normalisation': {'mean': [float(v) for v in self.mean],
+                              'std': [float(v) for v in self.std]},
+            'channel_order': self.channel_order,
+            'training': dict(self.training),
+            'metrics': dict(self.metrics),
+            'weights': {'file': self.weights_file, 'sha256': self.weights_sha256,
+                        'dtype': self.weights_dtype},
+        }
+        if self.name:
+            data['name'] = self.name
+        if self.description:
+            data['description'] = self.description
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Optional[Path] = None) -> 'ModelCard':
+        """Build a card from its (already validated) JSON object."""
+        return cls(
+            format_version=data['format_version'],
+            architecture=data['architecture'],
+            encoder=data['encoder'],
+            classes=[dict(entry) for entry in data['classes']],
+            input_width=data['input_size']['width'],
+            input_height=data['input_size']['height'],
+            mean=tuple(data['normalisation']['mean']),
+            std=tuple(data['normalisation']['std']),
+            channel_order=data['channel_order'],
+            training=dict(data.get('training', {})),
+            metrics=dict(data.get('metrics', {})),
+            weights_file=data['weights']['file'],
+            weights_sha256=data['weights']['sha256'],
+            weights_dtype=data['weights']['dtype'],
+            name=data.get('name', ''),
+            description=data.get('description', ''),
+            path=path,
+        )
+
+
+def file_sha256(path: Union[str, Path]) -> str:
+    """Return the lower-case hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _schema() -> dict:
+    with open(SCHEMA_PATH, encoding='utf-8') as stream:
+        return json.load(stream)
+
+
+def validate_card_dict(data: Any, source: Union[str, Path] = 'model card') -> None:
+    """Raise ModelArtifactError listing every schema violation, by field path."""
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    if errors:
+        lines = []
+        for error in errors:
+            where = '.'.join(str(part) for part in error.absolute_path) or '(top level)'
+            lines.append(f'field {where}: {error.message}')
+        raise ModelArtifactError(f'{source}: invalid model card: ' + '; '.join(lines))
+    ids = [entry['id'] for entry in data['classes']]
+    names = [entry['name'] for entry in data['classes']]
+    expected = default_classes()
+    if ids != [entry['id'] for entry in expected] or names != [e['name'] for e in expected]:
+        raise ModelArtifactError(
+            f'{source}: field classes: expected ids/names '
+            f'{[(e["id"], e["name"]) for e in expected]} (liver_landmarks.landmarks), '
+            f'got {list(zip(ids, names))}')
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write via a temporary file in the same folder and rename, so readers never see half."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_artifact(model: nn.Module, card: ModelCard, directory: Union[str, Path], stem: str,
+                  dtype: Union[None, str, torch.dtype] = None) -> Path:
+    """Write ``STEM.safetensors`` and ``STEM.json`` into ``directory``; return the card path.
+
+    ``dtype`` ('float16', torch.float16, ...) stores floating-point tensors in that
+    type (recorded in the card); None keeps float32. ``card``'s weights fields are
+    filled in on a copy; the caller's card is not changed.
+    """
+    from safetensors.torch import save_file
+
+    if not stem or Path(stem).name != stem:
+        raise ValueError(f'stem must be a plain file name without folders, got {stem!r}')
+    dtype_name = _dtype_name(dtype)
+    target = _DTYPES[dtype_name]
+    directory = Path(directory).expanduser().resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().to('cpu')
+        if value.is_floating_point():
+            value = value.to(target)
+        tensors[key] = value.contiguous().clone()
+    weights_path = directory / f'{stem}.safetensors'
+    _write_atomically(weights_path, lambda temporary: save_file(
+        tensors, temporary, metadata={'format': 'pt', 'architecture': card.architecture,
+                                      'encoder': card.encoder}))
+    card = dataclasses.replace(card, weights_file=weights_path.name,
+                               weights_sha256=file_sha256(weights_path),
+                               weights_dtype=dtype_name)
+    data = card.to_dict()
+    validate_card_dict(data, f'card for {weights_path}')
+    card_path = directory / f'{stem}.json'
+
+    def write_card(temporary):
+        with open(temporary, 'w', encoding='utf-8') as stream:
+            json.dump(data, stream, indent=2)
+            stream.write('\n')
+    _write_atomically(card_path, write_card)
+    return card_path
+
+
+def _dtype_name(dtype: Union[None, str, torch.dtype]) -> str:
+    if dtype is None:
+        return 'float32'
+    for name, value in _DTYPES.items():
+        if dtype in (name, value):
+            return name
+    raise ValueError(f'unsupported weights dtype {dtype!r}: expected one of {list(_DTYPES)}')
+
+
+def load_model_card(card_path: Union[str, Path]) -> ModelCard:
+    """Read and schema-validate a model card; ``card.path`` is the resolved card path."""
+    path = Path(card_path).expanduser().resolve()
+    if not path.is_file():
+        raise ModelArtifactError(
+            f'model card not found: {path} (pass the .json written beside the .safetensors)')
+    try:
+        with open(path, encoding='utf-8') as stream:
+            data = json.load(stream)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelArtifactError(f'{path}: cannot read model card: {error}') from None
+    validate_card_dict(data, path)
+    return ModelCard.from_dict(data, path=path)
+
+
+def _read_weights(card: ModelCard) -> dict[str, torch.Tensor]:
+    """Check the weights file is where the card says, has the card's hash, and parses."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights_path = card.weights_path
+    if weights_path is None or not weights_path.is_file():
+        raise ModelArtifactError(
+            f'{card.path}: weights file {weights_path} not found; copy it beside the card '
+            'or fix weights.file')
+    actual = file_sha256(weights_path)
+    if actual != card.weights_sha256:
+        raise ModelArtifactError(
+            f'{weights_path}: sha256 mismatch: the card {card.path} expects '
+            f'{card.weights_sha256} but the file has {actual}; the weights were changed or '
+            'belong to another card')
+    try:
+        return load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise ModelArtifactError(
+            f'{weights_path}: corrupt or truncated safetensors file: {error}') from None
+
+
+def _check_state_dict(card: ModelCard, model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    wanted = model.state_dict()
+    missing = [key for key in wanted if key not in state]
+    unexpected = [key for key in state if key not in wanted]
+    mismatched = [f'{key} {tuple(state[key].shape)} != {tuple(wanted[key].shape)}'
+                  for key in wanted if key in state and state[key].shape != wanted[key].shape]
+    if missing or unexpected or mismatched:
+        problems = []
+        for label, keys in (('missing', missing), ('unexpected', unexpected),
+                            ('shape mismatch', mismatched)):
+            if keys:
+                problems.append(f'{label} {len(keys)} (e.g. {", ".join(keys[:2])})')
+        raise ModelArtifactError(
+            f"{card.path}: the weights {card.weights_file} do not fit the card's "
+            f'architecture {card.architecture!r} with encoder {card.encoder!r}: '
+            + '; '.join(problems) + '. The card describes a different network than the weights')
+
+
+def load_artifact(card_path: Union[str, Path], device: Union[str, torch.device] = 'cpu',
+                  dtype: Union[None, str, torch.dtype] = None) -> tuple[nn.Module, ModelCard]:
+    """Load a saved network in eval mode on ``device``; return (model, card).
+
+    The weights' sha256 must equal the card's. ``dtype`` None gives float32 parameters
+    whatever the stored type; otherwise the model is cast to it.
+    """
+    card = load_model_card(card_path)
+    state = _read_weights(card)
+    model = build_model(card.architecture, card.encoder, classes=card.num_classes)
+    _check_state_dict(card, model, state)
+    model.load_state_dict(state, strict=True)
+    model = model.to(device=device, dtype=_DTYPES[_dtype_name(dtype)])
+    return model.eval(), card

@@ -1,0 +1,27 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Fixtures shared by the test modules: saved random models and the real sample data."""
+
+from pathlib import Path
+
+from liver_landmarks.testing import make_random_model_artifact, TINY_ENCODER
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+P2ILF_FRAME = SHARED_DATA / 'p2ilf_sample' / 'images' / 'P2ILF22_patient1_12.jpg'
+
+
+@pytest.fixture(scope='session')
+def random_model_card(tmp_path_factory) -> Path:
+    """Card path of a deterministic random UNet on a tiny encoder, saved once per session."""
+    directory = tmp_path_factory.mktemp('random_model')
+    return make_random_model_artifact(directory, architecture='unet', encoder=TINY_ENCODER,
+                                      seed=0)
+
+
+@pytest.fixture(scope='session')
+def p2ilf_frame_path() -> Path:
+    """Path of the real 1920x1080 P2ILF frame; skips when the shared data is absent."""
+    if not P2ILF_FRAME.is_file():
+        pytest.skip(f'real P2ILF sample frame not found at {P2ILF_FRAME}')
+    return P2ILF_FRAME
