@@ -1,0 +1,360 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Reading and writing rosbag2 files for the bag tools, with errors that say what broke.
+
+Reading goes through ``rosbags`` (mcap and sqlite3, zstd file or message compression,
+metadata versions 4 to 9), writing through its ``Writer`` with raw CDR bytes, so a bag
+written here opens in ``ros2 bag`` and in ``rosbags`` alike. Every failure to read is
+raised as :class:`BagReadError`, whose message names the file and the last message that
+was read intact, so a user with a truncated recording knows what is left of it.
+"""
+
+from contextlib import suppress
+from dataclasses import dataclass
+import datetime
+import importlib
+from pathlib import Path
+import shutil
+import sqlite3
+import struct
+import tempfile
+from typing import Iterable, Iterator
+
+from rosbags.rosbag2 import Reader, Writer
+from rosbags.rosbag2.enums import CompressionFormat, CompressionMode, StoragePlugin
+from rosbags.typesys import get_typestore, Stores
+
+try:
+    from compression import zstd
+except ImportError:  # Python < 3.14: the backport rosbags depends on
+    from backports import zstd
+
+IMAGE_TYPE = 'sensor_msgs/msg/Image'
+CLOCK_TYPE = 'rosgraph_msgs/msg/Clock'
+STORAGES = ('mcap', 'sqlite3')
+#: Message definitions for topics this package writes: the distro the rclpy wheels are from.
+_TYPESTORE_DISTRO = Stores.ROS2_KILTED
+_MCAP_MAGIC = b'\x89MCAP0\r\n'
+
+
+class BagReadError(Exception):
+    """A bag that cannot be read, or can be read only up to some message."""
+
+
+@dataclass(frozen=True)
+class BagMessage:
+    """One raw message as read from a bag, with its position in the read order."""
+
+    index: int          # 0-based, counting every message read, of any topic
+    topic: str
+    msgtype: str
+    log_time_ns: int    # the time the recorder received it, as stored in the bag
+    data: bytes         # serialized CDR, exactly as stored (after decompression)
+    connection: object  # the rosbags Connection, for copying the topic into another bag
+
+
+@dataclass(frozen=True)
+class MessagePosition:
+    """Where a message sits in a bag: enough to tell a user what was read intact."""
+
+    index: int
+    topic: str
+    log_time_ns: int
+
+    def describe(self) -> str:
+        """Return e.g. ``message #41 (/camera/image) at log time 12.300000000 s (1970-...)``."""
+        seconds = self.log_time_ns / 1e9
+        when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return (f'message #{self.index} ({self.topic}) at log time '
+                f'{self.log_time_ns // 1_000_000_000}.{self.log_time_ns % 1_000_000_000:09d} s '
+                f'({when.isoformat(timespec="milliseconds")})')
+
+
+def describe_last_good(position) -> str:
+    """Say which message was the last one read intact, or that none was."""
+    if position is None:
+        return 'no message could be read before it'
+    return f'the last good message was {position.describe()}'
+
+
+def open_bag(path) -> Reader:
+    """Open a rosbag2 directory (or a single .mcap/.db3 file) for reading.
+
+    Raises :class:`BagReadError` naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BagReadError(f'{path}: no such bag directory or file')
+    if path.is_dir() and not (path / 'metadata.yaml').is_file():
+        storage_files = sorted(p.name for p in path.iterdir() if p.is_file())
+        raise BagReadError(
+            f'{path}: no metadata.yaml in the bag directory (files: '
+            f'{", ".join(storage_files) or "none"}); if the recording was cut off, '
+            f'rebuild it with `ros2 bag reindex {path}`, or open one storage file directly')
+    reader = Reader(path)
+    try:
+        reader.open()
+    except Exception as error:  # noqa: BLE001 - any failure here means an unreadable bag
+        storage = _guess_storage_file(path)
+        last_good = _scan_last_good(storage) if storage is not None else None
+        raise BagReadError(
+            f'{storage or path}: cannot open the bag: {_reason(error)}; '
+            f'{describe_last_good(last_good)}') from error
+    return reader
+
+
+def read_messages(reader: Reader, topics: Iterable[str] | None = None,
+                  start_ns: int | None = None) -> Iterator[BagMessage]:
+    """Yield the bag's messages in recorded order, optionally only some topics.
+
+    ``index`` counts every message of the selected topics from the start of the bag
+    (or from ``start_ns``). A failure part way raises :class:`BagReadError` naming
+    the storage file and the last message read intact.
+    """
+    wanted = None if topics is None else set(topics)
+    connections = [c for c in reader.connections if wanted is None or c.topic in wanted]
+    if not connections:
+        return
+    iterator = reader.messages(connections=connections, start=start_ns)
+    last_good = None
+    index = 0
+    while True:
+        try:
+            connection, log_time_ns, data = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - any failure while reading is corruption
+            raise BagReadError(
+                f'{_storage_description(reader)}: the bag is corrupt or truncated after '
+                f'{index} good messages: {_reason(error)}; {describe_last_good(last_good)}'
+            ) from error
+        message = BagMessage(index, connection.topic, connection.msgtype, log_time_ns,
+                             bytes(data), connection)
+        last_good = MessagePosition(index, connection.topic, log_time_ns)
+        index += 1
+        yield message
+
+
+def storage_files(reader: Reader) -> list[Path]:
+    """Return the storage files of an open bag as they are on disk (compressed or not)."""
+    storage = reader.storage
+    inner = getattr(storage, 'storages', None)
+    if inner is None:
+        return [Path(storage.path)]
+    files = []
+    for each in inner:
+        path = Path(each.path)
+        if path.parent != Path(reader.path):  # a file-compressed split, unpacked to a temp dir
+            path = Path(reader.path) / f'{path.name}.{reader.compression_format or "zstd"}'
+        files.append(path)
+    return files
+
+
+def topic_counts(reader: Reader) -> dict[str, tuple[str, int]]:
+    """Return topic name -> (type name, message count) as the bag's index says."""
+    counts = {}
+    for connection in reader.connections:
+        msgtype, count = counts.get(connection.topic, (connection.msgtype, 0))
+        counts[connection.topic] = (msgtype, count + connection.msgcount)
+    return counts
+
+
+def image_topics(reader: Reader) -> list[str]:
+    """Return the names of the topics that hold ``sensor_msgs/msg/Image``."""
+    return sorted({c.topic for c in reader.connections if normalise_type_name(c.msgtype)
+                   == IMAGE_TYPE})
+
+
+def normalise_type_name(type_name: str) -> str:
+    """Return ``pkg/msg/Name`` for ``pkg/msg/Name`` or the pre-Dashing ``pkg/Name``."""
+    parts = type_name.split('/')
+    if len(parts) == 2:
+        return f'{parts[0]}/msg/{parts[1]}'
+    return type_name
+
+
+def message_class(type_name: str):
+    """Return the rclpy message class for a type name, or None when it is not installed."""
+    parts = normalise_type_name(type_name).split('/')
+    if len(parts) != 3 or not all(part.isidentifier() for part in parts):
+        return None
+    package, interface, name = parts
+    try:
+        module = importlib.import_module(f'{package}.{interface}')
+    except ImportError:
+        return None
+    return getattr(module, name, None)
+
+
+def ros_type_name(msg_or_class) -> str:
+    """Return ``pkg/msg/Name`` for an rclpy message or message class."""
+    cls = msg_or_class if isinstance(msg_or_class, type) else type(msg_or_class)
+    package = cls.__module__.split('.')[0]
+    return f'{package}/msg/{cls.__name__}'
+
+
+def create_writer(path, storage: str = 'mcap', compress: bool = False) -> Writer:
+    """Create and open a new rosbag2 at ``path`` (which must not exist).
+
+    ``compress`` uses zstd chunk compression in mcap, zstd per message in sqlite3;
+    both are what ``ros2 bag record`` writes and ``ros2 bag play`` reads.
+    """
+    if storage not in STORAGES:
+        raise ValueError(f'unknown storage {storage!r}: use one of {", ".join(STORAGES)}')
+    plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
+    writer = Writer(Path(path), version=Writer.VERSION_LATEST, storage_plugin=plugin)
+    if compress:
+        mode = CompressionMode.STORAGE if storage == 'mcap' else CompressionMode.MESSAGE
+        writer.set_compression(mode, CompressionFormat.ZSTD)
+    writer.open()
+    return writer
+
+
+def close_writer(writer: Writer) -> None:
+    """Finish a bag so that it opens with everything written so far; abort if that fails."""
+    if writer.storage is None:
+        return
+    try:
+        writer.close()
+    except BaseException:
+        with suppress(Exception):
+            writer.abort()
+        raise
+
+
+def add_topic(writer: Writer, topic: str, type_name: str, like=None):
+    """Add a topic to a bag being written and return its connection.
+
+    ``like``: a connection read from another bag; its message definition and hash are
+    kept, so that a copied topic is byte-for-byte what was recorded.
+    """
+    type_name = normalise_type_name(type_name)
+    if like is not None and like.msgdef.data and like.digest:
+        return writer.add_connection(topic, type_name, msgdef=like.msgdef.data,
+                                     rihs01=like.digest)
+    return writer.add_connection(topic, type_name, typestore=_typestore())
+
+
+def _typestore():
+    if not hasattr(_typestore, 'store'):
+        _typestore.store = get_typestore(_TYPESTORE_DISTRO)
+    return _typestore.store
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.rstrip('.')
+
+
+def _storage_description(reader: Reader) -> str:
+    files = storage_files(reader)
+    if len(files) == 1:
+        return str(files[0])
+    return f'{reader.path} (one of {", ".join(path.name for path in files)})'
+
+
+def _guess_storage_file(path: Path):
+    if path.is_file():
+        return path
+    files = sorted(p for p in path.iterdir() if p.suffix in ('.mcap', '.db3'))
+    return files[-1] if len(files) == 1 else None
+
+
+def _scan_last_good(path: Path):
+    """Find the last message of a storage file that reads intact, tolerating any damage."""
+    try:
+        if path.suffix == '.mcap':
+            return _scan_mcap(path.read_bytes())
+        if path.suffix == '.db3':
+            return _scan_sqlite3(path)
+    except Exception:  # noqa: BLE001 - the scan only adds detail to an error already raised
+        return None
+    return None
+
+
+def _scan_mcap(data: bytes):
+    """Walk MCAP records from the start until one is cut off or does not decode.
+
+    A chunk cut off by truncation is still walked as far as its bytes go: uncompressed
+    records are read in place and a zstd frame is decompressed as a stream.
+    """
+    if not data.startswith(_MCAP_MAGIC):
+        return None
+    topics = {}
+    found = []
+
+    def walk(buffer, offset):
+        while offset + 9 <= len(buffer):
+            opcode = buffer[offset]
+            (length,) = struct.unpack_from('<Q', buffer, offset + 1)
+            body = offset + 9
+            complete = body + length <= len(buffer)
+            if opcode == 0x06:
+                walk(_chunk_records(buffer[body:body + length]), 0)
+            if not complete:
+                return
+            if opcode == 0x04:
+                (channel_id,) = struct.unpack_from('<H', buffer, body)
+                (topic_length,) = struct.unpack_from('<I', buffer, body + 4)
+                topics[channel_id] = bytes(buffer[body + 8:body + 8 + topic_length]).decode()
+            elif opcode == 0x05:
+                channel_id, _, log_time = struct.unpack_from('<HIQ', buffer, body)
+                found.append(MessagePosition(
+                    len(found), topics.get(channel_id, f'channel {channel_id}'), log_time))
+            offset = body + length
+
+    try:
+        walk(memoryview(data), len(_MCAP_MAGIC))
+    except Exception:  # noqa: BLE001 - stop at the first record that does not decode
+        pass
+    return found[-1] if found else None
+
+
+def _chunk_records(chunk: memoryview) -> bytes:
+    """Return the (possibly partial) records of an MCAP chunk record body."""
+    (compression_length,) = struct.unpack_from('<I', chunk, 28)
+    compression = bytes(chunk[32:32 + compression_length]).decode()
+    records = bytes(chunk[32 + compression_length + 8:])
+    if compression == 'zstd':
+        return zstd.ZstdDecompressor().decompress(records)
+    if compression:
+        raise ValueError(f'cannot scan {compression} chunks')
+    return records
+
+
+def _scan_sqlite3(path: Path):
+    """Read message rows in id order until the database gives out.
+
+    A truncated database claims more pages than the file has, and SQLite then refuses
+    every query; a temporary copy whose header gives the real size reads up to the cut.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / path.name
+        shutil.copyfile(path, copy)
+        with copy.open('r+b') as handle:
+            (page_size,) = struct.unpack('>H', handle.read(18)[16:18])
+            page_size = 65536 if page_size == 1 else page_size
+            handle.seek(28)
+            handle.write(struct.pack('>I', copy.stat().st_size // page_size))
+        connection = sqlite3.connect(f'file:{copy}?mode=ro', uri=True)
+        try:
+            return _last_readable_row(connection)
+        finally:
+            connection.close()
+
+
+def _last_readable_row(connection):
+    topics = dict(connection.execute('SELECT id, name FROM topics'))
+    ids = []
+    with suppress(sqlite3.DatabaseError):
+        ids.extend(row_id for (row_id,) in connection.execute('SELECT id FROM messages'))
+    last = None
+    for count, row_id in enumerate(ids):
+        try:
+            topic_id, timestamp, _ = connection.execute(
+                'SELECT topic_id, timestamp, length(data) FROM messages WHERE id = ?',
+                (row_id,)).fetchone()
+        except sqlite3.DatabaseError:
+            break
+        last = MessagePosition(count, topics.get(topic_id, str(topic_id)), timestamp)
+    return last

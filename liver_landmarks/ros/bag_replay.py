@@ -1,0 +1,196 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Publish a recorded rosbag2 through rclpy at its recorded timing, with ``/clock``.
+
+Messages go out as the raw serialized bytes read from the bag (rclpy publishers accept
+``bytes`` and hand them to the middleware as they are), so nothing is decoded and any
+message whose Python type is installed can be replayed. ``/clock`` carries the bag's
+log time, so nodes started with ``use_sim_time:=true`` see the recording's time.
+"""
+
+from dataclasses import dataclass, field
+import threading
+import time
+
+from liver_landmarks.ros.bag_io import message_class, read_messages, topic_counts
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+CLOCK_TOPIC = '/clock'
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to replay a bag; the command line maps one flag to each field."""
+
+    rate: float = 1.0                  # 2.0 plays twice as fast as recorded
+    loop: bool = False
+    topics: tuple[str, ...] | None = None  # None: every topic whose type is installed
+    start_offset_s: float = 0.0        # skip this much of the bag's beginning
+    publish_clock: bool = True
+    clock_hz: float = 40.0             # /clock rate between messages (ros2 bag play's default)
+    reliability: str = 'reliable'      # of the replayed topics' publishers
+    queue_depth: int = 10
+    wait_for_subscribers_s: float = 0.0  # wait up to this long for every topic to be heard
+
+    def __post_init__(self):
+        """Refuse values that cannot be replayed, saying which flag to fix."""
+        if not self.rate > 0:
+            raise ValueError(f'--rate must be above 0, not {self.rate}')
+        if self.start_offset_s < 0:
+            raise ValueError(f'--start-offset must be 0 or more, not {self.start_offset_s}')
+        if not self.clock_hz > 0:
+            raise ValueError(f'--clock-hz must be above 0, not {self.clock_hz}')
+        if self.reliability not in ('reliable', 'best_effort'):
+            raise ValueError(f'--reliability must be reliable or best_effort, '
+                             f'not {self.reliability!r}')
+
+
+@dataclass
+class ReplayStats:
+    """What a replay published."""
+
+    published: dict[str, int] = field(default_factory=dict)  # topic -> messages
+    skipped_topics: dict[str, str] = field(default_factory=dict)  # topic -> why
+    clock_messages: int = 0
+    loops: int = 0
+    wall_s: float = 0.0
+    bag_s: float = 0.0                 # span of bag time replayed
+    interrupted: bool = False
+
+    @property
+    def total(self) -> int:
+        """Messages published, /clock not counted."""
+        return sum(self.published.values())
+
+
+class BagReplayer:
+    """Publish one opened bag on a node; :meth:`run` blocks until done or stopped."""
+
+    def __init__(self, node, reader, options: ReplayOptions = ReplayOptions(),
+                 stop_event: threading.Event | None = None, progress=None):
+        self.node = node
+        self.reader = reader
+        self.options = options
+        self.stop_event = stop_event or threading.Event()
+        self.progress = progress
+        self.stats = ReplayStats()
+        self.publishers = self._create_publishers()
+        self.clock_publisher = None
+        if options.publish_clock:
+            from rosgraph_msgs.msg import Clock
+
+            self._clock_class = Clock
+            self.clock_publisher = node.create_publisher(
+                Clock, CLOCK_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+
+    def _create_publishers(self) -> dict:
+        counts = topic_counts(self.reader)
+        wanted = self.options.topics
+        if wanted is not None:
+            for topic in sorted(set(wanted) - set(counts)):
+                self.stats.skipped_topics[topic] = 'not in the bag'
+        reliability = (ReliabilityPolicy.RELIABLE if self.options.reliability == 'reliable'
+                       else ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=self.options.queue_depth, reliability=reliability)
+        publishers = {}
+        for topic, (type_name, _) in counts.items():
+            if wanted is not None and topic not in wanted:
+                continue
+            if topic == CLOCK_TOPIC and self.options.publish_clock:
+                self.stats.skipped_topics[topic] = 'replaced by the replay clock'
+                continue
+            cls = message_class(type_name)
+            if cls is None:
+                reason = f'its type {type_name} is not installed'
+                self.stats.skipped_topics[topic] = reason
+                self.node.get_logger().warning(f'skipping {topic}: {reason}')
+                continue
+            publishers[topic] = self.node.create_publisher(cls, topic, qos)
+        return publishers
+
+    def message_total(self) -> int:
+        """Messages one pass publishes (from the bag's index, before any start offset)."""
+        counts = topic_counts(self.reader)
+        return sum(counts[topic][1] for topic in self.publishers)
+
+    def wait_for_subscribers(self) -> bool:
+        """Wait until every replayed topic has a subscriber, up to the configured time."""
+        deadline = time.monotonic() + self.options.wait_for_subscribers_s
+        while not self.stop_event.is_set():
+            if all(pub.get_subscription_count() > 0 for pub in self.publishers.values()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self.stop_event.wait(0.05)
+        return False
+
+    def run(self) -> ReplayStats:
+        """Replay once, or until stopped with ``loop``; return what was published."""
+        started = time.monotonic()
+        if self.options.wait_for_subscribers_s > 0 and not self.wait_for_subscribers():
+            if not self.stop_event.is_set():
+                missing = [topic for topic, publisher in self.publishers.items()
+                           if publisher.get_subscription_count() == 0]
+                self.node.get_logger().warning(
+                    f'no subscriber after {self.options.wait_for_subscribers_s:.1f} s on '
+                    f'{", ".join(missing)}; replaying anyway')
+        while not self.stop_event.is_set():
+            self._play_once()
+            self.stats.loops += 1
+            if not self.options.loop or not self.publishers:
+                break
+        self.stats.interrupted = self.stop_event.is_set()
+        self.stats.wall_s = time.monotonic() - started
+        return self.stats
+
+    def _play_once(self):
+        start_ns = None
+        if self.options.start_offset_s > 0:
+            start_ns = self.reader.start_time + int(self.options.start_offset_s * 1e9)
+        bag_origin = None
+        wall_origin = None
+        last_ns = None
+        for message in read_messages(self.reader, self.publishers, start_ns):
+            if bag_origin is None:
+                bag_origin, wall_origin = message.log_time_ns, time.monotonic()
+            due = wall_origin + (message.log_time_ns - bag_origin) / 1e9 / self.options.rate
+            if not self._wait_until(due, bag_origin, wall_origin):
+                break
+            self._publish_clock(message.log_time_ns)
+            self.publishers[message.topic].publish(message.data)
+            self.stats.published[message.topic] = self.stats.published.get(message.topic, 0) + 1
+            last_ns = message.log_time_ns
+            if self.progress is not None:
+                self.progress.update(1)
+        if last_ns is not None:
+            self.stats.bag_s += (last_ns - bag_origin) / 1e9
+
+    def _wait_until(self, due: float, bag_origin: int, wall_origin: float) -> bool:
+        """Sleep until ``due`` (monotonic), ticking /clock; False when stopped."""
+        tick = 1.0 / self.options.clock_hz
+        while True:
+            if self.stop_event.is_set():
+                return False
+            remaining = due - time.monotonic()
+            if remaining <= 0:
+                return True
+            self.stop_event.wait(min(remaining, tick))
+            if self.clock_publisher is not None and due - time.monotonic() > 0:
+                elapsed = (time.monotonic() - wall_origin) * self.options.rate
+                self._publish_clock(bag_origin + int(elapsed * 1e9))
+
+    def _publish_clock(self, bag_time_ns: int):
+        if self.clock_publisher is None:
+            return
+        clock = self._clock_class()
+        clock.clock.sec, clock.clock.nanosec = divmod(int(bag_time_ns), 1_000_000_000)
+        self.clock_publisher.publish(clock)
+        self.stats.clock_messages += 1
+
+    def destroy(self):
+        """Remove this replayer's publishers from the node."""
+        for publisher in [*self.publishers.values(), self.clock_publisher]:
+            if publisher is not None:
+                self.node.destroy_publisher(publisher)
+        self.publishers = {}
+        self.clock_publisher = None
