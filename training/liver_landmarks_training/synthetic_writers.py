@@ -1,0 +1,171 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Write synthetic frames to disk in the layouts of the real datasets.
+
+So that every loader in :mod:`liver_landmarks_training.datasets` runs end to end
+on generated data, the generator's frames are written exactly as users find the
+downloaded datasets (see ``docs/datasets.md``):
+
+* P2ILF: ``patient<P>/images/P2ILF22_patient<P>_<I>.jpg`` with the 2D-contour JSON
+  ``patient<P>/2D-3D_contours/patient<P>_<I>_2D-contours.json`` and/or the XML
+  ``patient<P>/2D-3D_contours/patient<P>_<I>.xml``, optionally colour label images
+  ``patient<P>/labels/P2ILF22_patient<P>_<I>_GT.png``;
+* L3D: ``Train|Val|Test/images/<name>.jpg`` with LabelMe JSON
+  ``Train|Val|Test/labels/<name>.json`` (layout ``'folders'``), or one
+  ``images/`` + ``labels/`` pair with ``train.txt``, ``val.txt`` and ``test.txt``
+  listing the image names of each split (layout ``'split_file'``).
+
+Frame ``k`` of a write uses seed ``start_seed + k``.
+"""
+
+from dataclasses import dataclass
+import json
+from pathlib import Path
+import xml.etree.ElementTree as ElementTree
+
+from liver_landmarks import p2ilf_io
+from liver_landmarks.landmarks import Landmark, P2ILF_CONTOUR_TYPES
+from liver_landmarks_training.synthetic import render_frame, SyntheticConfig
+import numpy as np
+
+#: L3D's folder names of its splits, and the split names this package uses.
+L3D_SPLIT_FOLDERS = {'train': 'Train', 'val': 'Val', 'test': 'Test'}
+#: L3D's LabelMe labels; the published files spell ridge ``rigde``.
+L3D_LABELS = {Landmark.RIDGE: 'ridge', Landmark.LIGAMENT: 'ligament',
+              Landmark.SILHOUETTE: 'silhouette'}
+#: Prefix of P2ILF's image file names.
+P2ILF_IMAGE_PREFIX = 'P2ILF22_'
+
+
+@dataclass(frozen=True)
+class FrameSize:
+    """Width and height of the frames to write, in pixels."""
+
+    width: int = 1920
+    height: int = 1080
+
+
+def write_p2ilf_dataset(root, frames_per_patient: int, patients=(1, 2, 3),
+                        size: FrameSize = FrameSize(), start_seed: int = 0,
+                        contour_formats=('json',), colour_labels: bool = False,
+                        label_suffix: str = '.png', image_suffix: str = '.jpg',
+                        config: SyntheticConfig = SyntheticConfig()) -> list:
+    """Write a synthetic dataset in P2ILF's layout; return the image paths written.
+
+    ``contour_formats`` holds ``'json'`` (2D-contour JSON) and/or ``'xml'``.
+    With ``colour_labels``, each image also gets a ``_GT`` colour label image.
+    """
+    unknown = set(contour_formats) - {'json', 'xml'}
+    if unknown or not contour_formats:
+        raise ValueError(f'contour_formats must hold json and/or xml, got {contour_formats}')
+    root = Path(root)
+    written, seed = [], start_seed
+    for patient in patients:
+        folder = root / f'patient{patient}'
+        for name in ('images', '2D-3D_contours') + (('labels',) if colour_labels else ()):
+            (folder / name).mkdir(parents=True, exist_ok=True)
+        for index in range(1, frames_per_patient + 1):
+            frame = render_frame(seed, size.width, size.height, config)
+            seed += 1
+            stem = f'patient{patient}_{index}'
+            image_path = folder / 'images' / f'{P2ILF_IMAGE_PREFIX}{stem}{image_suffix}'
+            _write_rgb(image_path, frame.image)
+            contours = p2ilf_io.contours_from_polylines(frame.contours)
+            if 'json' in contour_formats:
+                p2ilf_io.write_p2ilf_json(
+                    contours, folder / '2D-3D_contours' / f'{stem}_2D-contours.json')
+            if 'xml' in contour_formats:
+                write_p2ilf_xml(contours, folder / '2D-3D_contours' / f'{stem}.xml')
+            if colour_labels:
+                p2ilf_io.write_label_image(
+                    folder / 'labels' / f'{P2ILF_IMAGE_PREFIX}{stem}_GT{label_suffix}',
+                    frame.labels)
+            written.append(image_path)
+    return written
+
+
+def write_l3d_dataset(root, frames_per_split: dict, layout: str = 'folders',
+                      size: FrameSize = FrameSize(), start_seed: int = 0,
+                      misspell_ridge: bool = True, image_suffix: str = '.jpg',
+                      config: SyntheticConfig = SyntheticConfig()) -> dict:
+    """Write a synthetic dataset in L3D's layout; return ``{split: [image paths]}``.
+
+    ``frames_per_split`` maps ``'train'``, ``'val'``, ``'test'`` to frame counts.
+    ``layout`` is ``'folders'`` (one folder per split) or ``'split_file'`` (one
+    folder, plus a text file per split listing its image names).
+    """
+    unknown = set(frames_per_split) - set(L3D_SPLIT_FOLDERS)
+    if unknown:
+        raise ValueError(f'unknown L3D splits {sorted(unknown)}; use train, val, test')
+    if layout not in ('folders', 'split_file'):
+        raise ValueError(f"layout must be 'folders' or 'split_file', got {layout!r}")
+    root = Path(root)
+    written, seed = {}, start_seed
+    for split, count in frames_per_split.items():
+        base = root / L3D_SPLIT_FOLDERS[split] if layout == 'folders' else root
+        (base / 'images').mkdir(parents=True, exist_ok=True)
+        (base / 'labels').mkdir(parents=True, exist_ok=True)
+        written[split] = []
+        for _ in range(count):
+            frame = render_frame(seed, size.width, size.height, config)
+            name = f'synthetic_{seed:06d}'
+            seed += 1
+            image_path = base / 'images' / f'{name}{image_suffix}'
+            _write_rgb(image_path, frame.image)
+            document = labelme_document(frame.contours, f'../images/{image_path.name}',
+                                        size.width, size.height, misspell_ridge)
+            (base / 'labels' / f'{name}.json').write_text(json.dumps(document) + '\n',
+                                                          encoding='utf-8')
+            written[split].append(image_path)
+        if layout == 'split_file':
+            names = ''.join(f'{path.name}\n' for path in written[split])
+            (root / f'{split}.txt').write_text(names, encoding='utf-8')
+    return written
+
+
+def labelme_document(polylines: dict, image_path: str, width: int, height: int,
+                     misspell_ridge: bool = True) -> dict:
+    """Build a LabelMe JSON document with one ``linestrip`` shape per polyline."""
+    shapes = []
+    for landmark in sorted(polylines, key=int):
+        label = 'rigde' if landmark == Landmark.RIDGE and misspell_ridge else L3D_LABELS[
+            landmark]
+        for points in polylines[landmark]:
+            shapes.append({
+                'label': label,
+                'points': np.round(np.asarray(points, np.float64), 2).tolist(),
+                'group_id': None,
+                'description': '',
+                'shape_type': 'linestrip',
+                'flags': {},
+            })
+    return {'version': '5.2.1', 'flags': {}, 'shapes': shapes, 'imagePath': image_path,
+            'imageData': None, 'imageHeight': int(height), 'imageWidth': int(width)}
+
+
+def write_p2ilf_xml(contours, path) -> Path:
+    """Write contours as P2ILF's XML (image points only; silhouettes never have model points)."""
+    root = ElementTree.Element('contours')
+    ElementTree.SubElement(root, 'numOfContours').text = str(len(contours))
+    for contour in contours:
+        element = ElementTree.SubElement(root, 'contour')
+        ElementTree.SubElement(element, 'contourType').text = P2ILF_CONTOUR_TYPES[
+            contour.landmark]
+        image_points = ElementTree.SubElement(element, 'imagePoints')
+        ElementTree.SubElement(image_points, 'numOfPoints').text = str(len(contour.points))
+        for axis, name in enumerate(('x', 'y')):
+            ElementTree.SubElement(image_points, name).text = ', '.join(
+                _number_text(value) for value in contour.points[:, axis])
+    ElementTree.indent(root, space='\t')
+    path = Path(path)
+    ElementTree.ElementTree(root).write(path, encoding='utf-8', xml_declaration=True)
+    return path
+
+
+def _number_text(value) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f'{value:.2f}'
+
+
+def _write_rgb(path: Path, rgb: np.ndarray) -> None:
+    p2ilf_io.write_image(path, np.ascontiguousarray(rgb[..., ::-1]))
