@@ -198,10 +198,11 @@ class _Renderer:
         return start + t * direction + offset * normal
 
     def _curve_field(self, points, taper):
-        """Return the distance to a polyline, the side of its normal, and the nearest taper.
+        """Return the distance to a polyline, the signed offset along its normal, the taper.
 
-        The distance transform's labels give every pixel its nearest curve pixel;
-        the normal and taper of that pixel's nearest vertex are looked up in one table.
+        The distance transform's labels give every pixel its nearest curve pixel; that
+        pixel's nearest vertex gives the normal, the taper and the exact (sub-pixel)
+        curve position, so the signed offset is smooth across the curve.
         """
         pixels = np.round(points * 8).astype(np.int32)
         canvas = np.full((self.height, self.width), 255, np.uint8)
@@ -215,11 +216,11 @@ class _Renderer:
         normal_x, normal_y = -tangents[vertex, 1], tangents[vertex, 0]
         table = np.zeros((len(rows) + 1, 4), np.float32)
         table[1:, 0], table[1:, 1] = normal_x, normal_y
-        table[1:, 2] = -(cols * normal_x + rows * normal_y)
+        table[1:, 2] = -(points[vertex, 0] * normal_x + points[vertex, 1] * normal_y)
         table[1:, 3] = taper[vertex]
         nearest = table[labels]
-        side = nearest[..., 0] * self.xs + nearest[..., 1] * self.ys + nearest[..., 2]
-        return distance, side > 0, nearest[..., 3]
+        signed = nearest[..., 0] * self.xs + nearest[..., 1] * self.ys + nearest[..., 2]
+        return distance, signed, nearest[..., 3]
 
     # -- scene ---------------------------------------------------------------------
     def render(self):
@@ -294,7 +295,10 @@ class _Renderer:
         background_colour = self._reddish((130, 200), (0.3, 0.5), (0.35, 0.6))
         organ_colour = self._reddish((90, 160), (0.35, 0.6), (0.35, 0.75))
         texture_strength, shadow_width = rng.uniform(0.12, 0.3), rng.uniform(30, 80) * scale
-        rim_darkening, rim_width = rng.uniform(0.3, 0.65), rng.uniform(25, 90) * scale
+        shadow_depth = rng.uniform(0.1, 0.4)
+        rim_darkening, rim_width = rng.uniform(0.2, 0.5), rng.uniform(25, 90) * scale
+        # Wet tissue often catches the light right along the occluding edge.
+        sheen, sheen_width = rng.uniform(0.0, 0.35), rng.uniform(2, 6) * scale
 
         mask = np.zeros((self.height, self.width), np.uint8)
         for lobe in lobes:
@@ -304,7 +308,8 @@ class _Renderer:
         inside = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
         outside = cv2.distanceTransform((mask <= 127).astype(np.uint8), cv2.DIST_L2, 5)
 
-        shade = (1.0 + 0.25 * self._noise(1)) * (1.0 - 0.55 * np.exp(-outside / shadow_width))
+        shade = (1.0 + 0.25 * self._noise(1)) * (
+            1.0 - shadow_depth * np.exp(-outside / shadow_width))
         background = background_colour * shade
         background = self._add_fat(background, shade)
         background = self._add_vessels(background, 2, (120, 20, 30), count=6, width_px=3,
@@ -312,6 +317,7 @@ class _Renderer:
 
         shade = (1.0 + texture_strength * self._noise(3, (6, 12, 24, 48, 96)))
         shade *= 1.0 - rim_darkening * np.exp(-inside / rim_width)
+        shade += sheen * np.exp(-inside / sheen_width)
         organ = organ_colour * shade
         organ = self._add_vessels(organ, 4, (70, 20, 25), count=4, width_px=4, strength=0.45)
         if rng.random() < self.config.spots_probability:
@@ -383,11 +389,12 @@ class _Renderer:
         rng, scale = self.rng, self.scale
         depth, width = rng.uniform(0.35, 0.65), rng.uniform(25, 70) * scale
         crest, crest_width = rng.uniform(0.1, 0.3), rng.uniform(4, 10) * scale
-        distance, positive, near_taper = self._curve_field(curve, _end_taper(len(curve), 0.08))
-        underside = positive == underside_is_positive
+        distance, signed, near_taper = self._curve_field(curve, _end_taper(len(curve), 0.08))
+        # Anti-aliased choice of side: a one-pixel ramp across the exact curve.
+        underside = np.clip(0.5 + (signed if underside_is_positive else -signed), 0.0, 1.0)
         dark = np.exp(distance / -width) * depth
         light = np.exp(distance / -crest_width) * crest
-        factor = np.where(underside, -dark, light)
+        factor = light - (dark + light) * underside
         factor *= near_taper
         factor *= rim_fade
         factor += 1.0
@@ -410,12 +417,13 @@ class _Renderer:
         colour = self._colour([190, 140, 120], [235, 200, 180])
         shadow = rng.uniform(0.2, 0.45)
         taper = np.clip(np.linspace(0.0, 1.0, len(curve)) / _LIGAMENT_FADE, 0.0, 1.0)
-        distance, positive, near_taper = self._curve_field(curve, taper)
+        distance, signed, near_taper = self._curve_field(curve, taper)
         visible = near_taper * organ_alpha
         edge = max(1.0, 0.4 * half_width)
         band = np.clip((half_width - distance) / edge + 0.5, 0.0, 1.0) * visible
         beyond = np.maximum(distance - half_width, 0.0) / (1.5 * half_width)
-        darken = np.where(positive, np.exp(-beyond) * shadow, 0.0) * visible * (1.0 - band)
+        shadow_side = np.clip(0.5 + signed, 0.0, 1.0)
+        darken = np.exp(-beyond) * shadow * shadow_side * visible * (1.0 - band)
         image *= 1.0 - darken
         fibres = 1.0 + 0.12 * self._noise(9, (16, 64, 128))
         return _lerp(image, colour * fibres, band)
