@@ -163,7 +163,8 @@ def test_p2ilf_writer_round_trips_through_json_and_xml(tmp_path):
         assert json_contour.landmark == xml_contour.landmark == ours.landmark
         assert np.allclose(json_contour.points, ours.points, atol=0.006)
         assert np.allclose(xml_contour.points, ours.points, atol=0.006)
-    label = p2ilf_io.read_label_image(tmp_path / 'patient4' / 'labels' / 'P2ILF22_patient4_1_GT.png')
+    label_path = tmp_path / 'patient4' / 'labels' / 'P2ILF22_patient4_1_GT.png'
+    label = p2ilf_io.read_label_image(label_path)
     assert np.array_equal(label, frame.labels)
 
 
