@@ -19,7 +19,7 @@ DEFAULTS = {
     'name': 'run',
     'seed': 42,
     'model': {
-        'architecture': 'unet',          # unet, unetplusplus, deeplabv3plus, unet3plus, resunetpp
+        'architecture': 'unet',          # liver_landmarks.model.ARCHITECTURES
         'encoder': 'resnet34',
         'encoder_weights': None,         # local ImageNet weights file (.pth/.pt/.safetensors)
         'init_checkpoint': None,         # Lightning checkpoint to start from (fine-tuning)
@@ -37,13 +37,13 @@ DEFAULTS = {
         'train_count': 800,              # synthetic only
         'val_count': 100,                # synthetic only
         'synthetic_seed': 0,             # synthetic only: base seed of the rendered frames
-        'synthetic_size': [1920, 1080],  # synthetic only: rendered width, height (then resized)
-        'augment': {
-            'hflip': True,
-            'vflip': True,
-            'rotate_deg': 0.0,
-            'perspective': 0.0,
-            'brightness_contrast': 0.0,
+        'synthetic_size': [416, 320],    # synthetic only: rendered width, height (then resized)
+        'augment': {                     # liver_landmarks_training.augment; 0 turns one off
+            'hflip': 0.5,                # flip probabilities (the paper: both axes)
+            'vflip': 0.5,
+            'rotate_deg': 0,             # the authors' fine-tuning extras, off by default
+            'perspective': 0,
+            'brightness_contrast': 0,
         },
     },
     'loss': {
