@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 import cv2
-from liver_landmarks.ros.bag_io import add_topic, close_writer, create_writer, IMAGE_TYPE
+from liver_landmarks.ros.bag_io import write_messages
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 import numpy as np
 
@@ -96,20 +96,16 @@ def make_frames(source: str, scenes: int, frames_per_scene: int, width: int, hei
 
 def write_bag(out: Path, frames, rate_hz: float, topic: str, frame_id: str) -> None:
     """Write ``frames`` as rgb8 images at ``rate_hz``, stamp = log time, zstd chunks."""
-    from rclpy.serialization import serialize_message
     from std_msgs.msg import Header
 
-    writer = create_writer(out, 'mcap', compress=True)
-    try:
-        connection = add_topic(writer, topic, IMAGE_TYPE)
+    def messages():
         for index, frame in enumerate(frames):
             stamp_ns = START_NS + round(index * 1e9 / rate_hz)
             header = Header(frame_id=frame_id)
             header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
-            message = numpy_to_image_msg(frame, 'rgb8', header)
-            writer.write(connection, stamp_ns, serialize_message(message))
-    finally:
-        close_writer(writer)
+            yield topic, stamp_ns, numpy_to_image_msg(frame, 'rgb8', header)
+
+    write_messages(out, messages(), 'mcap', compress=True)
 
 
 def main(argv=None) -> int:

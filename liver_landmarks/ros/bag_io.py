@@ -222,6 +222,22 @@ def close_writer(writer: Writer) -> None:
         raise
 
 
+def write_messages(path, messages, storage: str = 'mcap', compress: bool = False) -> Path:
+    """Write ``(topic, log_time_ns, rclpy message)`` triples, in order, into a new bag."""
+    from rclpy.serialization import serialize_message
+
+    writer = create_writer(path, storage, compress)
+    try:
+        connections = {}
+        for topic, log_time_ns, message in messages:
+            if topic not in connections:
+                connections[topic] = add_topic(writer, topic, ros_type_name(message))
+            writer.write(connections[topic], int(log_time_ns), serialize_message(message))
+    finally:
+        close_writer(writer)
+    return Path(path)
+
+
 def add_topic(writer: Writer, topic: str, type_name: str, like=None):
     """Add a topic to a bag being written and return its connection.
 
