@@ -43,7 +43,7 @@ def _header(index):
 
 
 def _image(index, encoding='rgb8', width=160, height=120, padding=0):
-    """A liver-like frame as ``encoding``, rows padded with ``padding`` junk bytes."""
+    """Make a liver-like frame as ``encoding``, rows padded with ``padding`` junk bytes."""
     rgb = synthetic_frame(width, height, seed=index)
     channels = {'rgb8': rgb, 'bgr8': rgb[:, :, ::-1],
                 'rgba8': np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),
