@@ -1,0 +1,212 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""``bag replay`` over real DDS (loopback): pacing, raw bytes, /clock, offsets, loop, Ctrl-C."""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from liver_landmarks.ros.bag_io import (add_topic, close_writer, create_writer, open_bag,
+                                        read_messages)
+from liver_landmarks.ros.bag_replay import BagReplayer, ReplayOptions
+from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+import numpy as np
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
+
+pytestmark = pytest.mark.dds
+
+START_NS = 1_750_000_000 * 10**9
+PERIOD_NS = 10**8  # 10 Hz
+FRAMES = 11        # 1.0 s of bag time
+
+
+@pytest.fixture(scope='module')
+def recorded(tmp_path_factory):
+    """Build a bag: 11 frames at 10 Hz, a String topic and a topic of an unknown type."""
+    path = tmp_path_factory.mktemp('replay') / 'bag'
+    writer = create_writer(path, 'mcap')
+    try:
+        images = add_topic(writer, '/camera/image', 'sensor_msgs/msg/Image')
+        chatter = add_topic(writer, '/chatter', 'std_msgs/msg/String')
+        unknown = writer.add_connection('/weird', 'no_such_pkg/msg/Weird', msgdef='int32 x',
+                                        rihs01='RIHS01_' + '0' * 64)
+        for index in range(FRAMES):
+            stamp_ns = START_NS + index * PERIOD_NS
+            header = Header(frame_id='camera')
+            header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 10**9)
+            pixels = np.full((24, 32, 3), index * 20, np.uint8)
+            writer.write(images, stamp_ns, serialize_message(
+                numpy_to_image_msg(pixels, 'rgb8', header)))
+            if index % 5 == 0:
+                writer.write(chatter, stamp_ns + 1, serialize_message(String(data=str(index))))
+                writer.write(unknown, stamp_ns + 2, b'\x00\x01\x00\x00\x07\x00\x00\x00')
+    finally:
+        close_writer(writer)
+    reader = open_bag(path)
+    try:
+        raw = {}
+        for message in read_messages(reader):
+            raw.setdefault(message.topic, []).append(message.data)
+    finally:
+        reader.close()
+    return path, raw
+
+
+class Listener:
+    """A node that keeps the raw bytes and arrival times of what the replay publishes."""
+
+    def __init__(self, topics=('/camera/image', '/chatter'), use_sim_time=False):
+        self.node = rclpy.create_node('replay_listener', parameter_overrides=[
+            Parameter('use_sim_time', Parameter.Type.BOOL, use_sim_time)])
+        self.arrivals = {topic: [] for topic in topics}
+        self.clock = []
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        for topic in topics:
+            msg_type = Image if topic == '/camera/image' else String
+            self.node.create_subscription(msg_type, topic, self._keep(topic), qos, raw=True)
+        self.node.create_subscription(Clock, '/clock', self.clock.append, qos)
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def _keep(self, topic):
+        return lambda data: self.arrivals[topic].append((time.monotonic(), data))
+
+    def wait_for(self, topic, count, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals[topic]) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(self.arrivals[topic])
+
+    def close(self):
+        self.executor.shutdown()
+        self.thread.join(5)
+        self.node.destroy_node()
+
+
+@pytest.fixture
+def ros():
+    rclpy.init()
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+def _replay(path, options, stop_event=None):
+    reader = open_bag(path)
+    node = rclpy.create_node('bag_replay')
+    try:
+        replayer = BagReplayer(node, reader, options, stop_event=stop_event)
+        try:
+            return replayer.run()
+        finally:
+            replayer.destroy()
+    finally:
+        node.destroy_node()
+        reader.close()
+
+
+@pytest.mark.parametrize('rate', [1.0, 2.0])
+def test_replay_keeps_recorded_pacing_bytes_and_clock(ros, recorded, rate):
+    path, raw = recorded
+    listener = Listener(use_sim_time=True)
+    try:
+        stats = _replay(path, ReplayOptions(rate=rate, wait_for_subscribers_s=10.0))
+        assert listener.wait_for('/camera/image', FRAMES) == FRAMES
+        listener.wait_for('/chatter', len(raw['/chatter']))
+        last_bag_ns = START_NS + (FRAMES - 1) * PERIOD_NS + 1  # the last /chatter message
+        deadline = time.monotonic() + 5
+        while (listener.node.get_clock().now().nanoseconds != last_bag_ns
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        sim_now = listener.node.get_clock().now().nanoseconds
+    finally:
+        listener.close()
+    assert stats.published == {'/camera/image': FRAMES, '/chatter': 3}
+    assert stats.skipped_topics == {'/weird': 'its type no_such_pkg/msg/Weird is not installed'}
+    images = listener.arrivals['/camera/image']
+    assert [data for _, data in images] == raw['/camera/image']
+    assert [data for _, data in listener.arrivals['/chatter']] == raw['/chatter']
+    recorded_span = (FRAMES - 1) * PERIOD_NS / 1e9 / rate
+    arrival_span = images[-1][0] - images[0][0]
+    assert 0.7 * recorded_span <= arrival_span <= 1.3 * recorded_span
+    clock_ns = [c.clock.sec * 10**9 + c.clock.nanosec for c in listener.clock]
+    assert len(clock_ns) > FRAMES and clock_ns == sorted(clock_ns)
+    assert START_NS <= clock_ns[0] and clock_ns[-1] == last_bag_ns
+    assert sim_now == last_bag_ns  # a use_sim_time node runs on the bag's time
+
+
+def test_start_offset_and_topic_selection(ros, recorded):
+    path, raw = recorded
+    listener = Listener(topics=('/camera/image',))
+    try:
+        options = ReplayOptions(rate=4.0, topics=('/camera/image',), start_offset_s=0.55,
+                                publish_clock=False, wait_for_subscribers_s=10.0)
+        stats = _replay(path, options)
+        listener.wait_for('/camera/image', 5)
+        time.sleep(0.2)
+    finally:
+        listener.close()
+    assert stats.published == {'/camera/image': 5} and stats.clock_messages == 0
+    assert [data for _, data in listener.arrivals['/camera/image']] == raw['/camera/image'][6:]
+    assert listener.clock == []
+
+
+def test_loop_repeats_until_stopped(ros, recorded):
+    path, raw = recorded
+    listener = Listener(topics=('/camera/image',))
+    stop = threading.Event()
+    result = {}
+    options = ReplayOptions(rate=5.0, loop=True, topics=('/camera/image',),
+                            wait_for_subscribers_s=10.0)
+    replay = threading.Thread(target=lambda: result.update(stats=_replay(path, options, stop)))
+    replay.start()
+    try:
+        assert listener.wait_for('/camera/image', 2 * FRAMES + 1, timeout=20) >= 2 * FRAMES + 1
+    finally:
+        stop.set()
+        replay.join(10)
+        listener.close()
+    stats = result['stats']
+    assert stats.interrupted and stats.loops >= 2
+    data = [data for _, data in listener.arrivals['/camera/image']]
+    assert data[:2 * FRAMES] == raw['/camera/image'] * 2
+
+
+def test_options_are_checked():
+    for bad, flag in [({'rate': 0}, '--rate'), ({'start_offset_s': -1}, '--start-offset'),
+                      ({'clock_hz': 0}, '--clock-hz'), ({'reliability': 'x'}, '--reliability')]:
+        with pytest.raises(ValueError, match=flag):
+            ReplayOptions(**bad)
+
+
+def test_command_line_replay_stops_on_ctrl_c(ros, recorded):
+    path, _ = recorded
+    listener = Listener(topics=('/camera/image',))
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'liver_landmarks', 'bag', 'replay', str(path), '--loop',
+         '--loopback', '--no-progress', '--topics', '/camera/image', '--rate', '3'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert listener.wait_for('/camera/image', 3, timeout=60) >= 3, process.stderr.read()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        listener.close()
+    assert process.returncode == 130, stderr
+    assert 'published' in stdout and '(interrupted)' in stdout
+    assert 'Traceback' not in stderr
