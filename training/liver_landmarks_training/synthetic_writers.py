@@ -45,26 +45,63 @@ class FrameSize:
     height: int = 1080
 
 
-def write_p2ilf_dataset(root, frames_per_patient: int, patients=(1, 2, 3),
+#: Share of the frames that :func:`write_dataset` puts in each L3D split.
+L3D_SPLIT_SHARES = {'train': 0.7, 'val': 0.15, 'test': 0.15}
+#: Patients :func:`write_dataset` spreads P2ILF frames over (1 and 2 validate).
+SYNTHETIC_PATIENTS = (1, 2, 3, 4, 5)
+
+
+def write_dataset(out, layout: str, count: int, seed: int = 0, width: int = 1920,
+                  height: int = 1080, config: SyntheticConfig = SyntheticConfig()) -> Path:
+    """Write ``count`` frames in ``layout`` ``'p2ilf'`` or ``'l3d'`` under ``out``; return it.
+
+    P2ILF frames are spread as evenly as possible over patients 1-5 (2D-contour JSON
+    and XML, plus colour label images); L3D frames go 70/15/15 % to train/val/test
+    split folders (at least one frame each when there are three or more).
+    """
+    if count < 1:
+        raise ValueError(f'count must be at least 1, got {count}')
+    size = FrameSize(width, height)
+    if layout == 'p2ilf':
+        patients = SYNTHETIC_PATIENTS[:count]
+        per_patient = {patient: count // len(patients) + (index < count % len(patients))
+                       for index, patient in enumerate(patients)}
+        write_p2ilf_dataset(out, per_patient, patients, size, seed, ('json', 'xml'),
+                            colour_labels=True, config=config)
+    elif layout == 'l3d':
+        val = max(int(round(count * L3D_SPLIT_SHARES['val'])), int(count >= 3))
+        test = max(int(round(count * L3D_SPLIT_SHARES['test'])), int(count >= 3))
+        counts = {'train': count - val - test, 'val': val, 'test': test}
+        write_l3d_dataset(out, {split: n for split, n in counts.items() if n}, 'folders',
+                          size, seed, config=config)
+    else:
+        raise ValueError(f"layout must be 'p2ilf' or 'l3d', got {layout!r}")
+    return Path(out)
+
+
+def write_p2ilf_dataset(root, frames_per_patient, patients=(1, 2, 3),
                         size: FrameSize = FrameSize(), start_seed: int = 0,
                         contour_formats=('json',), colour_labels: bool = False,
                         label_suffix: str = '.png', image_suffix: str = '.jpg',
                         config: SyntheticConfig = SyntheticConfig()) -> list:
     """Write a synthetic dataset in P2ILF's layout; return the image paths written.
 
-    ``contour_formats`` holds ``'json'`` (2D-contour JSON) and/or ``'xml'``.
+    ``frames_per_patient`` is a count for every patient or a ``{patient: count}``
+    dict. ``contour_formats`` holds ``'json'`` (2D-contour JSON) and/or ``'xml'``.
     With ``colour_labels``, each image also gets a ``_GT`` colour label image.
     """
     unknown = set(contour_formats) - {'json', 'xml'}
     if unknown or not contour_formats:
         raise ValueError(f'contour_formats must hold json and/or xml, got {contour_formats}')
+    if not isinstance(frames_per_patient, dict):
+        frames_per_patient = {patient: frames_per_patient for patient in patients}
     root = Path(root)
     written, seed = [], start_seed
     for patient in patients:
         folder = root / f'patient{patient}'
         for name in ('images', '2D-3D_contours') + (('labels',) if colour_labels else ()):
             (folder / name).mkdir(parents=True, exist_ok=True)
-        for index in range(1, frames_per_patient + 1):
+        for index in range(1, frames_per_patient.get(patient, 0) + 1):
             frame = render_frame(seed, size.width, size.height, config)
             seed += 1
             stem = f'patient{patient}_{index}'

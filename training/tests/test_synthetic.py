@@ -6,10 +6,12 @@ import json
 
 from liver_landmarks import p2ilf_io
 from liver_landmarks.landmarks import Landmark, LANDMARKS
-from liver_landmarks_training.datasets import read_labelme
+from liver_landmarks_training.datasets import (discover_l3d, discover_p2ilf, read_labelme,
+                                               split_by_patient)
 from liver_landmarks_training.synthetic import render_frame, SyntheticConfig
 from liver_landmarks_training.synthetic_writers import (FrameSize, labelme_document,
-                                                        write_l3d_dataset, write_p2ilf_dataset)
+                                                        write_dataset, write_l3d_dataset,
+                                                        write_p2ilf_dataset)
 import numpy as np
 import pytest
 
@@ -193,6 +195,19 @@ def test_labelme_document_with_correct_spelling():
     counts = {landmark.label: len(frame.contours[landmark]) for landmark in LANDMARKS}
     for name, count in counts.items():
         assert sum(shape['label'] == name for shape in document['shapes']) == count
+
+
+def test_write_dataset_spreads_frames_over_patients_and_splits(tmp_path):
+    p2ilf = write_dataset(tmp_path / 'p2ilf', 'p2ilf', 7, seed=3, width=192, height=108)
+    samples = discover_p2ilf(p2ilf)
+    assert [sample.patient for sample in samples] == [1, 1, 2, 2, 3, 4, 5]
+    train, val = split_by_patient(samples)
+    assert (len(train), len(val)) == (3, 4)
+    l3d = write_dataset(tmp_path / 'l3d', 'l3d', 10, width=192, height=108)
+    sizes = {split: len(discover_l3d(l3d, split)) for split in ('train', 'val', 'test')}
+    assert sizes == {'train': 6, 'val': 2, 'test': 2}
+    with pytest.raises(ValueError, match='layout'):
+        write_dataset(tmp_path, 'coco', 1)
 
 
 def test_writers_refuse_unknown_options(tmp_path):
