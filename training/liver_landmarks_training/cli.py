@@ -14,12 +14,13 @@ import sys
 
 from liver_landmarks.model import EncoderWeightsError, ModelArtifactError
 from liver_landmarks_training.config import ConfigError, load_config
+from liver_landmarks_training.datasets import DatasetError
 from liver_landmarks_training.losses import EmptyClassError
 
 #: Exit status for a usage error: missing path, bad recipe, unusable model.
 USAGE_ERROR = 2
 _USER_ERRORS = (FileNotFoundError, NotADirectoryError, ConfigError, EncoderWeightsError,
-                ModelArtifactError, EmptyClassError)
+                ModelArtifactError, EmptyClassError, DatasetError)
 
 
 def _add_recipe_arguments(parser, required=True):

@@ -2,23 +2,21 @@
 # SPDX-License-Identifier: Apache-2.0
 """The LightningDataModule: the recipe's ``data`` section to shuffled training batches.
 
-Every dataset yields ``(image, mask)``: a (3, 320, 416) float32 tensor normalised as
-:class:`liver_landmarks.preprocess.Preprocessor` does, and a (320, 416) int64 id mask.
-``data.kind`` picks the source: ``synthetic`` renders frames with
-:func:`liver_landmarks_training.synthetic.render_frame` into memory (train and
-validation seeds never overlap); ``p2ilf``, ``l3d`` and ``colour_labels`` read a
-dataset folder with :mod:`liver_landmarks_training.datasets`.
+Every dataset (:mod:`liver_landmarks_training.datasets`) yields ``(image, mask)``: a
+(3, 320, 416) float32 tensor normalised as the deployed pre-processor does, and a
+(320, 416) int64 id mask. ``data.kind`` picks the source: ``synthetic`` renders
+frames into memory once (train, validation and test seeds never overlap); ``p2ilf``,
+``l3d`` and ``colour_labels`` read a dataset folder, optionally through the on-disk
+cache (``data.cache_dir``).
 """
 
 from pathlib import Path
 
 import lightning as L
-from liver_landmarks.landmarks import INPUT_HEIGHT, INPUT_WIDTH
-from liver_landmarks.preprocess import IMAGENET_MEAN, IMAGENET_STD, resize_image, resize_labels
-from liver_landmarks_training.augment import Augmenter
+from liver_landmarks_training.datasets import (
+    ColourLabelDataset, discover_p2ilf, L3DDataset, LandmarkDataset, split_by_patient,
+    SyntheticDataset)
 from liver_landmarks_training.losses import class_weights_from_masks
-from liver_landmarks_training.synthetic import render_frame
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -26,50 +24,26 @@ from torch.utils.data import DataLoader, Dataset
 VALIDATION_SEED_OFFSET = 1_000_000
 #: Offset of a held-out synthetic test split (evaluation), disjoint from both.
 TEST_SEED_OFFSET = 2_000_000
-_MEAN = np.asarray(IMAGENET_MEAN, np.float32) * 255.0
-_STD = np.asarray(IMAGENET_STD, np.float32) * 255.0
+_SYNTHETIC_SPLIT_OFFSETS = {'train': 0, 'val': VALIDATION_SEED_OFFSET, 'test': TEST_SEED_OFFSET}
+DATA_KINDS = ('synthetic', 'p2ilf', 'l3d', 'colour_labels')
 
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset folder or split named by the recipe does not exist."""
 
 
-def to_network_tensor(image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 RGB to the normalised (3, H, W) float32 tensor the network reads."""
-    normalised = (np.asarray(image, np.float32) - _MEAN) / _STD
-    return torch.from_numpy(np.ascontiguousarray(normalised.transpose(2, 0, 1)))
+class RenderedSyntheticDataset(SyntheticDataset):
+    """:class:`SyntheticDataset` rendered once into memory, so epochs do not re-render."""
 
+    def __init__(self, *args, **kwargs):
+        """Render every frame now; arguments as for SyntheticDataset."""
+        super().__init__(*args, **kwargs)
+        self._arrays = [super(RenderedSyntheticDataset, self).arrays(index)
+                        for index in range(self.count)]
 
-class SyntheticDataset(Dataset):
-    """Synthetic frames rendered once into memory at 416x320, seeds ``first_seed + i``."""
-
-    def __init__(self, count: int, first_seed: int, render_size=(INPUT_WIDTH, INPUT_HEIGHT),
-                 transform=None):
-        """Render ``count`` frames at ``render_size`` (width, height), resized to 416x320."""
-        self.transform = transform
-        self.seeds = [first_seed + index for index in range(int(count))]
-        self.images = np.empty((len(self.seeds), INPUT_HEIGHT, INPUT_WIDTH, 3), np.uint8)
-        self.labels = np.empty((len(self.seeds), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
-        width, height = int(render_size[0]), int(render_size[1])
-        for index, seed in enumerate(self.seeds):
-            frame = render_frame(seed, width, height)
-            self.images[index] = resize_image(frame.image, INPUT_WIDTH, INPUT_HEIGHT)
-            self.labels[index] = resize_labels(frame.labels, INPUT_HEIGHT, INPUT_WIDTH)
-
-    def __len__(self):
-        """Return the number of frames."""
-        return len(self.seeds)
-
-    def masks(self):
-        """Return the label masks without augmentation (for the class weights)."""
-        return iter(self.labels)
-
-    def __getitem__(self, index):
-        """Return the normalised image tensor and the int64 mask, augmented if configured."""
-        image, labels = self.images[index], self.labels[index]
-        if self.transform is not None:
-            image, labels = self.transform(image, labels)
-        return to_network_tensor(image), torch.from_numpy(np.asarray(labels, np.int64))
+    def arrays(self, index: int):
+        """Return the stored uint8 ``(image, mask)`` of frame ``index``."""
+        return self._arrays[index]
 
 
 class RandomCrop(Dataset):
@@ -106,38 +80,55 @@ class RandomCrop(Dataset):
                 mask[top:top + self.height, left:left + self.width])
 
 
-def training_transform(augment_config: dict):
-    """Return the recipe's augmentation as ``(image, mask) -> (image, mask)``, None if off."""
-    if not any(augment_config.values()):
-        return None
-    return Augmenter(augment_config)
+def build_split(data_config: dict, split: str, augment=None) -> Dataset:
+    """Return the dataset of one split (``train``, ``val``, ``test``) of the recipe's data.
 
-
-def build_datasets(data_config: dict) -> tuple[Dataset, Dataset]:
-    """Return (training dataset, validation dataset) for the recipe's ``data`` section."""
+    ``val`` and ``train`` mean the recipe's ``train_split``/``val_split``; P2ILF splits
+    by patient (``val_patients`` validate, the others train). Colour label folders
+    use ``root/<split>`` when it exists, else the whole of ``root`` (an evaluation
+    folder such as the P2ILF sample).
+    """
     kind = data_config['kind']
-    transform = training_transform(data_config['augment'])
+    if kind not in DATA_KINDS:
+        raise ValueError(f'unknown data.kind {kind!r}: expected one of {", ".join(DATA_KINDS)}')
+    augment = augment if augment and any(augment.values()) else None
     if kind == 'synthetic':
-        base = int(data_config['synthetic_seed'])
-        size = data_config['synthetic_size']
-        train = SyntheticDataset(data_config['train_count'], base, size, transform)
-        val = SyntheticDataset(data_config['val_count'], base + VALIDATION_SEED_OFFSET, size)
-    else:
-        train, val = _folder_datasets(kind, data_config, transform)
-    if data_config['crop'] is not None:
-        train = RandomCrop(train, data_config['crop'])
-    return train, val
-
-
-def _folder_datasets(kind: str, data_config: dict, transform):
+        if split not in _SYNTHETIC_SPLIT_OFFSETS:
+            raise ValueError(f'synthetic split must be train, val or test, got {split!r}')
+        count = data_config['val_count' if split != 'train' else 'train_count']
+        first_seed = int(data_config['synthetic_seed']) + _SYNTHETIC_SPLIT_OFFSETS[split]
+        return RenderedSyntheticDataset(count, first_seed, data_config['synthetic_size'],
+                                        augment=augment)
     root = data_config['root']
     if root is None:
         raise DatasetNotFoundError(f'data.root is not set; data.kind {kind!r} reads a folder')
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetNotFoundError(f'dataset folder not found: {root}')
-    raise ValueError(f'unknown data.kind {kind!r}: expected synthetic, p2ilf, l3d or '
-                     'colour_labels')
+    named_split = {'train': data_config['train_split'], 'val': data_config['val_split']}.get(
+        split, split)
+    options = {'augment': augment, 'cache_dir': data_config['cache_dir']}
+    if kind == 'l3d':
+        return L3DDataset(root, named_split, **options)
+    if kind == 'p2ilf':
+        train, val = split_by_patient(discover_p2ilf(root), data_config['val_patients'])
+        samples = train if split == 'train' else val
+        if not samples:
+            raise DatasetNotFoundError(
+                f'P2ILF folder {root} has no {split} images for validation patients '
+                f'{data_config["val_patients"]} (data.val_patients)')
+        return LandmarkDataset(samples, **options)
+    folder = root / named_split if (root / named_split).is_dir() else root
+    return ColourLabelDataset(folder, **options)
+
+
+def build_datasets(data_config: dict) -> tuple[Dataset, Dataset]:
+    """Return (training dataset, validation dataset) for the recipe's ``data`` section."""
+    train = build_split(data_config, 'train', augment=data_config['augment'])
+    val = build_split(data_config, 'val')
+    if data_config['crop'] is not None:
+        train = RandomCrop(train, data_config['crop'])
+    return train, val
 
 
 class LandmarkDataModule(L.LightningDataModule):
