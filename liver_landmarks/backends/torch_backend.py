@@ -21,6 +21,10 @@ import torch
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 
+# The agreement check costs a few forward passes: decide once per weights, device and
+# precision in a process (a node restarting its pipeline must not pay it again).
+_PRECISION_DECISIONS: dict[tuple, tuple[bool, float]] = {}
+
 
 def resolve_torch_device(device: str = 'auto') -> torch.device:
     """Map 'auto', 'cpu', 'cuda' or 'cuda:N' to a torch device, refusing absent CUDA."""
@@ -82,11 +86,14 @@ class TorchBackend(InferenceBackend):
         self._model = model.to(memory_format=self._memory_format)
         self._torch_device = torch_device
         super().__init__(card, str(torch_device), 'fp32')
+        #: Worst share of pixels where the reduced precision agreed with float32 (auto only).
+        self.precision_agreement: Optional[float] = None
         self.precision = self._choose_precision(precision, min_agreement)
         if self.precision == 'fp16':
             self._model = self._model.half()
 
     def _choose_precision(self, requested: str, min_agreement: float) -> str:
+        """Return the precision to run; 'auto' tries the reduced one against float32."""
         if requested != 'auto':
             if requested == 'bf16' and not cpu_supports_bf16():
                 LOGGER.warning('bf16 requested on a CPU without native bf16: it runs, slowly')
@@ -98,17 +105,18 @@ class TorchBackend(InferenceBackend):
         else:
             LOGGER.info('this CPU has no native bf16: using float32')
             return 'fp32'
-        batches = agreement_sample_batches(self.model_card)
-        # fp16 runs a half copy; bf16 autocasts the float32 model itself.
-        candidate_model = (copy.deepcopy(self._model).half() if candidate == 'fp16'
-                           else self._model)
-        accepted, _ = check_reduced_precision(
-            candidate,
-            lambda batch: self._labels(self._model, batch, 'fp32'),
-            lambda batch: self._labels(candidate_model, batch, candidate),
-            batches, min_agreement)
-        if accepted:
-            self._model = candidate_model
+        key = (self.model_card.weights_sha256, str(self._torch_device), candidate,
+               float(min_agreement))
+        if key not in _PRECISION_DECISIONS:
+            # fp16 runs a half copy; bf16 autocasts the float32 model itself.
+            candidate_model = (copy.deepcopy(self._model).half() if candidate == 'fp16'
+                               else self._model)
+            _PRECISION_DECISIONS[key] = check_reduced_precision(
+                candidate,
+                lambda batch: self._labels(self._model, batch, 'fp32'),
+                lambda batch: self._labels(candidate_model, batch, candidate),
+                agreement_sample_batches(self.model_card), min_agreement)
+        accepted, self.precision_agreement = _PRECISION_DECISIONS[key]
         return candidate if accepted else 'fp32'
 
     def _autocast(self, precision: str):
@@ -150,7 +158,8 @@ class TorchBackend(InferenceBackend):
         description = super().describe()
         description.update({'torch_version': torch.__version__,
                             'threads': torch.get_num_threads(),
-                            'channels_last': self._memory_format == torch.channels_last})
+                            'channels_last': self._memory_format == torch.channels_last,
+                            'precision_agreement': self.precision_agreement})
         if self._torch_device.type == 'cuda':
             description['gpu'] = torch.cuda.get_device_name(self._torch_device)
         return description

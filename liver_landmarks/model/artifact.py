@@ -287,3 +287,31 @@ def load_artifact(card_path: Union[str, Path], device: Union[str, torch.device] 
     model.load_state_dict(state, strict=True)
     model = model.to(device=device, dtype=_DTYPES[_dtype_name(dtype)])
     return model.eval(), card
+
+
+def shipped_model_cards() -> list[Path]:
+    """Return the model cards shipped in the repo's models/ or the installed share folder."""
+    import sys
+
+    folders = [Path(__file__).resolve().parents[2] / 'models',
+               Path(sys.prefix) / 'share' / 'liver_landmarks' / 'models']
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        folders.append(Path(get_package_share_directory('liver_landmarks')) / 'models')
+    except Exception:  # noqa: B902 - not installed in an ament prefix: the other folders
+        pass
+    for folder in folders:
+        cards = sorted(folder.glob('*.json')) if folder.is_dir() else []
+        if cards:
+            return cards
+    return []
+
+
+def default_model_card() -> Path:
+    """Return the first shipped model card, or raise ModelArtifactError saying where it looked."""
+    cards = shipped_model_cards()
+    if not cards:
+        raise ModelArtifactError(
+            'no model card given and none shipped in models/*.json: pass --model CARD.json '
+            '(a card written by save_artifact or the training tools)')
+    return cards[0]

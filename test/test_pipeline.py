@@ -1,0 +1,119 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Pipeline: a real frame through a real (random) network and the post-processing."""
+
+import dataclasses
+import threading
+
+import cv2
+from liver_landmarks.landmarks import LANDMARKS
+from liver_landmarks.pipeline import Pipeline, PipelineResult
+from liver_landmarks.testing import synthetic_frame
+import numpy as np
+import pytest
+
+STAGES = ('preprocess', 'inference', 'postprocess')
+
+
+@pytest.fixture(scope='module')
+def pipeline(random_model_card) -> Pipeline:
+    """Random model on the CPU PyTorch backend with the default post-processing."""
+    with Pipeline.from_model_card(random_model_card, backend='torch', device='cpu',
+                                  precision='fp32') as built:
+        yield built
+
+
+@pytest.fixture(scope='module')
+def real_frame_bgr(p2ilf_frame_path) -> np.ndarray:
+    """Read the real 1920x1080 P2ILF frame as OpenCV does (BGR)."""
+    return cv2.imread(str(p2ilf_frame_path))
+
+
+@pytest.fixture(scope='module')
+def real_result(pipeline, real_frame_bgr) -> PipelineResult:
+    """Run the pipeline on the real frame."""
+    return pipeline(real_frame_bgr, channel_order='bgr')
+
+
+def test_results_are_at_the_frames_size(real_result):
+    assert real_result.class_ids.shape == (320, 416)
+    assert real_result.result.labels.shape == (1080, 1920)
+    assert real_result.result.labels.dtype == np.uint8
+    for landmark, polylines in real_result.result.polylines.items():
+        assert landmark in LANDMARKS
+        for points in polylines:
+            assert points.dtype == np.float32 and points.shape[1] == 2
+            assert np.all(points >= -0.5) and np.all(points[:, 0] <= 1919.5)
+            assert np.all(points[:, 1] <= 1079.5)
+
+
+def test_each_stage_is_timed(real_result):
+    assert set(STAGES) <= set(real_result.timings_ms)
+    assert all(real_result.timings_ms[stage] > 0 for stage in STAGES)
+
+
+def test_rgb_and_bgr_input_give_the_same_result(pipeline, real_frame_bgr, real_result):
+    from_rgb = pipeline(np.ascontiguousarray(real_frame_bgr[:, :, ::-1]), channel_order='rgb')
+    np.testing.assert_array_equal(from_rgb.class_ids, real_result.class_ids)
+    np.testing.assert_array_equal(from_rgb.result.labels, real_result.result.labels)
+
+
+def test_class_ids_are_the_backends_labels(pipeline, real_frame_bgr, real_result):
+    batch = pipeline.preprocessor(real_frame_bgr, 'bgr')
+    np.testing.assert_array_equal(real_result.class_ids, pipeline.backend.predict_labels(batch)[0])
+
+
+def test_bad_frames_are_refused_before_inference(pipeline):
+    with pytest.raises(ValueError, match='uint8'):
+        pipeline(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ValueError, match='channel_order'):
+        pipeline(np.zeros((10, 10, 3), np.uint8), channel_order='yuv')
+
+
+def test_update_config_changes_the_post_processing(pipeline):
+    frame = synthetic_frame(416, 320)
+    original = pipeline.config
+    try:
+        thin = pipeline(frame).result
+        pipeline.update_config(dataclasses.replace(original, line_thickness_px=40.0))
+        thick = pipeline(frame).result
+    finally:
+        pipeline.update_config(original)
+    assert pipeline.config == original
+    if any(thin.polylines.values()):
+        assert np.count_nonzero(thick.labels) > np.count_nonzero(thin.labels)
+
+
+def test_update_config_from_another_thread_while_frames_run(pipeline):
+    frame = synthetic_frame(208, 160, seed=2)
+    original = pipeline.config
+    configs = [dataclasses.replace(original, join_gap_px=float(gap)) for gap in range(5, 40, 5)]
+    errors = []
+    stop = threading.Event()
+
+    def keep_updating():
+        try:
+            while not stop.is_set():
+                for config in configs:
+                    pipeline.update_config(config)
+        except Exception as error:  # noqa: B902 - any failure is the test's finding
+            errors.append(error)
+
+    updater = threading.Thread(target=keep_updating)
+    updater.start()
+    try:
+        results = [pipeline(frame) for _ in range(3)]
+    finally:
+        stop.set()
+        updater.join()
+        pipeline.update_config(original)
+    assert not errors
+    assert all(result.result.labels.shape == (160, 208) for result in results)
+    pipeline.update_config(configs[-1])
+    assert pipeline.config == configs[-1]
+    pipeline.update_config(original)
+
+
+def test_describe_includes_backend_and_input_size(pipeline):
+    description = pipeline.describe()
+    assert description['backend'] == 'torch' and description['input_size'] == [416, 320]
