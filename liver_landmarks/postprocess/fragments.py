@@ -11,26 +11,67 @@ never joined to each other.
 """
 
 import cv2
+from liver_landmarks.postprocess.graph import skeleton_graph, SkeletonGraph
 import numpy as np
 
-_NEIGHBOURHOOD = np.ones((3, 3), dtype=np.float32)
+
+def end_points(graph: SkeletonGraph) -> np.ndarray:
+    """Return the nodes of a skeleton graph with at most one neighbour, ascending."""
+    degree = np.bincount(graph.tails, minlength=graph.size)
+    return np.flatnonzero(degree <= 1)
 
 
-def end_points(skeleton: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(rows, cols)`` of the skeleton pixels with at most one 8-neighbour."""
-    binary = np.asarray(skeleton).astype(np.uint8, copy=False)
-    neighbours = cv2.filter2D(binary, -1, _NEIGHBOURHOOD, borderType=cv2.BORDER_CONSTANT)
-    return np.nonzero((binary > 0) & (neighbours <= 2))
+def bridges(graph: SkeletonGraph, max_gap_px: float) -> list[tuple[tuple[int, int],
+                                                                   tuple[int, int]]]:
+    """Return the lines ``((x0, y0), (x1, y1))`` that join close fragments of a skeleton.
+
+    End-point pairs of different components are taken in order of increasing
+    distance (pixel centre to pixel centre; ties by node order); a pair whose
+    fragments are not yet connected gets a line, Kruskal style, so each pair of
+    fragments is linked at most once and no loops appear. Closed loops have no end
+    points and are never joined. Coordinates are those of the graph (absolute).
+    """
+    if max_gap_px <= 0 or graph.size == 0 or graph.component.max() == 0:
+        return []
+    ends = end_points(graph)
+    rows, cols, owner = graph.rows[ends], graph.cols[ends], graph.component[ends]
+    distance = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
+    first, second = np.nonzero((distance <= max_gap_px) & (owner[:, None] < owner[None, :]))
+    if first.size == 0:
+        return []
+    order = np.lexsort((second, first, distance[first, second]))
+    group = np.arange(int(graph.component.max()) + 1)
+
+    def root(node):
+        while group[node] != node:
+            node = group[node]
+        return node
+
+    lines = []
+    for a, b in zip(first[order], second[order]):
+        root_a, root_b = root(owner[a]), root(owner[b])
+        if root_a != root_b:
+            group[max(root_a, root_b)] = min(root_a, root_b)
+            lines.append(((int(cols[a]), int(rows[a])), (int(cols[b]), int(rows[b]))))
+    return lines
+
+
+def draw_bridges(skeleton: np.ndarray, lines, origin: tuple[int, int] = (0, 0)) -> None:
+    """Draw one-pixel 8-connected lines into a bool skeleton in place.
+
+    ``lines`` are in absolute coordinates; ``origin`` is the skeleton's top-left pixel.
+    """
+    canvas = skeleton.view(np.uint8)
+    for (x0, y0), (x1, y1) in lines:
+        cv2.line(canvas, (x0 - origin[0], y0 - origin[1]), (x1 - origin[0], y1 - origin[1]),
+                 1, 1, cv2.LINE_8)
 
 
 def join_fragments(skeleton: np.ndarray, max_gap_px: float) -> np.ndarray:
     """Connect end points of different skeleton fragments lying at most ``max_gap_px`` apart.
 
-    End-point pairs of different 8-connected components are taken in order of
-    increasing distance (pixel centre to pixel centre; ties by raster order); a pair
-    whose fragments are not yet connected gets a one-pixel 8-connected ``cv2.line``,
-    Kruskal style, so each pair of fragments is linked at most once and no loops
-    appear. Closed loops have no end points and are never joined.
+    See :func:`bridges` for which end points are joined; each join is a one-pixel
+    8-connected ``cv2.line``.
 
     Inputs:
         skeleton: ``(H, W)`` bool skeleton of one class.
@@ -44,32 +85,6 @@ def join_fragments(skeleton: np.ndarray, max_gap_px: float) -> np.ndarray:
         ####...####      ###########
         ...........  ->  ...........
     """
-    joined = np.asarray(skeleton, dtype=bool).copy()
-    if max_gap_px <= 0 or not joined.any():
-        return joined
-    count, labels = cv2.connectedComponents(joined.view(np.uint8), connectivity=8)
-    if count <= 2:
-        return joined
-    rows, cols = end_points(joined)
-    owner = labels[rows, cols]
-    distance = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
-    first, second = np.nonzero((distance <= max_gap_px) & (owner[:, None] < owner[None, :]))
-    if first.size == 0:
-        return joined
-    order = np.lexsort((second, first, distance[first, second]))
-    group = np.arange(count)
-
-    def root(node):
-        while group[node] != node:
-            node = group[node]
-        return node
-
-    canvas = joined.view(np.uint8)
-    for a, b in zip(first[order], second[order]):
-        root_a, root_b = root(owner[a]), root(owner[b])
-        if root_a == root_b:
-            continue
-        group[max(root_a, root_b)] = min(root_a, root_b)
-        cv2.line(canvas, (int(cols[a]), int(rows[a])), (int(cols[b]), int(rows[b])), 1, 1,
-                 cv2.LINE_8)
+    joined = np.array(skeleton, dtype=bool)
+    draw_bridges(joined, bridges(skeleton_graph(joined), max_gap_px))
     return joined

@@ -17,25 +17,19 @@ Definition (rows grow downwards, so *above* means smaller row numbers):
 
 import cv2
 from liver_landmarks.landmarks import Landmark
+from liver_landmarks.postprocess.components import component_boxes
 import numpy as np
 
 
-def _column_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return per column: whether any pixel is set, the topmost and bottommost row."""
-    present = mask.any(axis=0)
-    top = np.argmax(mask, axis=0)
-    bottom = mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0)
-    return present, top, bottom
+def reference_extent(mask: np.ndarray, left: int, right: int) -> tuple[int, int]:
+    """Return the (topmost, bottommost) row of ``mask`` in columns left..right, else overall.
 
-
-def _reference_extent(extents, left: int, right: int) -> tuple[int, int]:
-    """Return (topmost, bottommost) row of a landmark in columns left..right, else overall."""
-    present, top, bottom = extents
-    columns = slice(left, right + 1)
-    if present[columns].any():
-        present = present[columns]
-        top, bottom = top[columns], bottom[columns]
-    return int(top[present].min()), int(bottom[present].max())
+    ``mask`` is a non-empty 0/1 uint8 array.
+    """
+    _, top, width, height = cv2.boundingRect(np.ascontiguousarray(mask[:, left:right + 1]))
+    if width == 0:
+        _, top, _, height = cv2.boundingRect(mask)
+    return top, top + height - 1
 
 
 def cull_ligament(class_ids: np.ndarray) -> np.ndarray:
@@ -56,26 +50,26 @@ def cull_ligament(class_ids: np.ndarray) -> np.ndarray:
         ....L...         ....L...     <- between ridge and silhouette: kept
         SSSSSSSS         SSSSSSSS
     """
-    ligament = class_ids == Landmark.LIGAMENT
+    ligament = (class_ids == int(Landmark.LIGAMENT)).view(np.uint8)
     if not ligament.any():
         return class_ids
-    ridge = class_ids == Landmark.RIDGE
-    silhouette = class_ids == Landmark.SILHOUETTE
+    ridge = (class_ids == int(Landmark.RIDGE)).view(np.uint8)
+    silhouette = (class_ids == int(Landmark.SILHOUETTE)).view(np.uint8)
     if not ridge.any() or not silhouette.any():
         return class_ids
-    references = (_column_extents(ridge), _column_extents(silhouette))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        ligament.view(np.uint8), connectivity=8)
-    dropped = np.zeros(count, dtype=bool)
-    for component in range(1, count):
-        left, top, width, height = stats[component, :4]
-        bottom, right = top + height - 1, left + width - 1
-        extents = [_reference_extent(ref, left, right) for ref in references]
-        above_both = all(bottom < ref_top for ref_top, _ in extents)
-        below_both = all(top > ref_bottom for _, ref_bottom in extents)
+    left, top, width, height = cv2.boundingRect(ligament)
+    window = (slice(top, top + height), slice(left, left + width))
+    count, labels, boxes = component_boxes(ligament[window])
+    boxes = boxes + np.array([top, top, left, left])
+    dropped = np.zeros(count + 1, dtype=bool)
+    for component, (first_row, last_row, first_col, last_col) in enumerate(boxes, start=1):
+        extents = [reference_extent(reference, first_col, last_col)
+                   for reference in (ridge, silhouette)]
+        above_both = all(last_row < reference_top for reference_top, _ in extents)
+        below_both = all(first_row > reference_bottom for _, reference_bottom in extents)
         dropped[component] = above_both or below_both
     if not dropped.any():
         return class_ids
     culled = class_ids.copy()
-    culled[dropped[labels]] = Landmark.BACKGROUND
+    culled[window][dropped[labels]] = int(Landmark.BACKGROUND)
     return culled

@@ -3,154 +3,177 @@
 """Step e (first half): order a skeleton into curve-ordered paths.
 
 Definitions:
-    Path lengths are geodesic: sums of 8-neighbour steps (1 or sqrt 2) along the
-    skeleton. For each connected skeleton component the *main path* joins the two
-    ends of its longest path, found by a double sweep: the farthest node ``a`` from
-    the component's first pixel (raster order), then the farthest node ``b`` from
-    ``a``. On a tree this is exactly the longest path. The main path runs from its
-    end with the smaller ``(x, y)`` to the other.
+    Distances for finding paths are hop counts along the 8-neighbour graph, searched
+    breadth-first with neighbours in raster order, which fixes every tie. Lengths
+    for comparing paths with thresholds are Euclidean arc lengths of the pixel
+    centres.
 
-    The pixels left over form *branches*. Each connected group of them hangs off
-    the pixels already emitted; its branch starts at the emitted pixel it touches
-    (the *junction*) and runs to the group's pixel farthest from it. A branch shorter
-    than ``min_branch_length_px`` is a spur and is dropped with the rest of its group
-    (any sub-branch would be shorter still). Otherwise its pixels are emitted and the
-    remaining pixels are treated the same way, until none remain.
+    *Main path*: for each connected skeleton component, a double sweep. Search from
+    the component's first pixel (raster order); the last pixel visited is ``a``.
+    Search from ``a``; the last pixel visited is ``b``. The main path is the search
+    tree's route from ``a`` to ``b``; on a tree-shaped skeleton this is a longest
+    path. It runs from its end with the smaller ``(x, y)`` to the other.
 
-    Ties (equal distances) go to the smaller raster index; equal-length routes are
-    ruled out by the graph's tie-break weights (see :mod:`.graph`).
+    *Branches*: the pixels left over are claimed, breadth-first, by the nearest
+    *source*, a leftover pixel that touches an emitted pixel (all sources searched
+    at once, in raster order). Each source's claim yields one branch: from the
+    *junction* (the emitted neighbour of the source; a 4-neighbour before a diagonal
+    one, then raster order) through the source to the last pixel the search reached
+    in that claim. A branch shorter than ``min_branch_length_px`` is a spur and is
+    dropped with its whole claim; otherwise its pixels are emitted and the rest of
+    the claim waits for the next round, until no pixel is left.
 
-Everything is vectorised: scipy.sparse.csgraph finds components, Dijkstra distances
-and predecessor trees, and unrolls the predecessor chains; Python loops run over
-components and branch rounds, never over pixels.
+Everything is vectorised: scipy.sparse.csgraph searches all components or sources
+at once from a virtual root and unrolls predecessor chains; Python loops run over
+components, branches and rounds, never over pixels.
 """
 
-from liver_landmarks.postprocess.graph import skeleton_graph, SkeletonGraph
+from liver_landmarks.postprocess.graph import skeleton_graph, SkeletonGraph, sorted_csr
+from liver_landmarks.postprocess.grouping import last_per_group, run_starts
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, depth_first_order, dijkstra
+from scipy.sparse.csgraph import breadth_first_order, depth_first_order
 
 _PENDING, _EMITTED, _DROPPED = 0, 1, 2
 
 
-def farthest_per_group(nodes: np.ndarray, values: np.ndarray,
-                       groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return, per distinct group (ascending), the node with the largest value and that value.
-
-    Ties go to the smallest node index.
-    """
-    order = np.lexsort((nodes, -values, groups))
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    return nodes[order[starts]], values[order[starts]]
-
-
 def predecessor_chains(predecessors: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """Unroll the predecessor tree from each end back to its source, without a pixel loop.
+    """Unroll a search tree from each end back to its source, without a pixel loop.
 
-    The chains must be disjoint (ends in different components). A virtual root points
-    at every end and every node at its predecessor; a depth-first walk from the root
-    then visits each chain in one piece, end first.
+    ``predecessors`` comes from a search over ``n`` nodes plus a virtual root ``n``:
+    a chain stops at the node whose predecessor is the root (or that has none). The
+    chains must be disjoint. A second tree points from every node to its predecessor
+    and from the root to every end; a depth-first walk from the root then visits each
+    chain in one piece, end first.
 
     Result:
         One node-index array per end, ``[end, ..., source]``, in no particular order.
     """
-    size = predecessors.size
-    children = np.flatnonzero(predecessors >= 0)
-    root = size
-    tree = csr_matrix((np.ones(children.size + ends.size, dtype=np.int8),
-                       (np.concatenate([children, np.full(ends.size, root)]),
-                        np.concatenate([predecessors[children], ends]))),
-                      shape=(size + 1, size + 1))
+    root = predecessors.size - 1
+    children = np.flatnonzero((predecessors[:root] >= 0) & (predecessors[:root] < root))
+    tree = sorted_csr(np.concatenate([children, np.full(ends.size, root)]),
+                      np.concatenate([predecessors[children], np.sort(ends)]), root + 1)
     walk = depth_first_order(tree, root, directed=True, return_predecessors=False)[1:]
-    is_source = predecessors[walk] < 0
+    parent = predecessors[walk]
+    is_source = (parent < 0) | (parent == root)
     return np.split(walk, np.flatnonzero(is_source)[:-1] + 1)
 
 
-def _main_paths(graph: SkeletonGraph) -> list[tuple[float, np.ndarray]]:
-    """Return ``(length, nodes)`` of each component's longest path (double sweep)."""
-    matrix = graph.matrix
-    nodes = np.arange(graph.size)
-    _, component = connected_components(matrix, directed=True, connection='weak')
+def polyline_length(graph: SkeletonGraph, nodes: np.ndarray) -> float:
+    """Return the Euclidean arc length through the centres of ``nodes``."""
+    return float(np.hypot(np.diff(graph.rows[nodes]), np.diff(graph.cols[nodes])).sum())
+
+
+def _main_paths(graph: SkeletonGraph, component: np.ndarray) -> list[np.ndarray]:
+    """Return each component's main path (double sweep), oriented from its smaller end."""
+    size = graph.size
     _, seeds = np.unique(component, return_index=True)
-    distance = dijkstra(matrix, directed=True, indices=seeds, min_only=True)
-    starts, _ = farthest_per_group(nodes, distance, component)
-    distance, predecessors, _ = dijkstra(matrix, directed=True, indices=starts, min_only=True,
-                                         return_predecessors=True)
-    ends, lengths = farthest_per_group(nodes, distance, component)
-    length_of = dict(zip(ends.tolist(), lengths.tolist()))
+    sweep = breadth_first_order(graph.rooted(None, seeds), size, directed=True,
+                                return_predecessors=False)
+    starts = last_per_group(sweep[1:], component)
+    sweep, predecessors = breadth_first_order(graph.rooted(None, starts), size, directed=True)
+    ends = last_per_group(sweep[1:], component)
     paths = []
     for chain in predecessor_chains(predecessors, ends):
         head, tail = chain[0], chain[-1]
         if (graph.cols[head], graph.rows[head]) > (graph.cols[tail], graph.rows[tail]):
             chain = chain[::-1]
-        paths.append((length_of[int(head)], chain))
+        paths.append(chain)
     return paths
 
 
-def _attachments(graph: SkeletonGraph, state: np.ndarray):
-    """Return pending nodes touching emitted ones, their junction node and step length.
+def _sources(graph: SkeletonGraph, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the pending nodes touching emitted ones and, for each, its junction node."""
+    tails, heads = graph.tails, graph.heads
+    touching = (state[tails] == _PENDING) & (state[heads] == _EMITTED)
+    tails, heads, steps = tails[touching], heads[touching], graph.steps[touching]
+    order = np.lexsort((heads, steps, tails))
+    tails, heads = tails[order], heads[order]
+    best = run_starts(tails)
+    return tails[best], heads[best]
 
-    A pending node touching several emitted nodes takes the nearest (ties: smallest index).
-    """
-    pending = state == _PENDING
-    emitted = state == _EMITTED
-    first, second, weight = graph.first, graph.second, graph.weight
-    forward = pending[first] & emitted[second]
-    backward = pending[second] & emitted[first]
-    touching = np.concatenate([first[forward], second[backward]])
-    junction = np.concatenate([second[forward], first[backward]])
-    step = np.concatenate([weight[forward], weight[backward]])
-    order = np.lexsort((junction, step, touching))
-    touching, junction, step = touching[order], junction[order], step[order]
-    best = np.r_[True, touching[1:] != touching[:-1]]
-    return touching[best], junction[best], step[best]
+
+def _claims(predecessors: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Return, per node, the source whose search tree holds it (itself when unreached)."""
+    size = predecessors.size - 1
+    owner = predecessors[:size].copy()
+    unreached = owner < 0
+    owner[unreached] = np.flatnonzero(unreached)
+    owner[sources] = sources
+    # Pointer jumping: each round doubles the distance looked up the tree.
+    while True:
+        jumped = owner[owner]
+        if np.array_equal(jumped, owner):
+            return owner
+        owner = jumped
 
 
 def _branches(graph: SkeletonGraph, state: np.ndarray,
-              min_length: float) -> list[tuple[float, np.ndarray]]:
+              min_length: float) -> list[np.ndarray]:
     """Emit branches round by round until no pending node remains (updates ``state``)."""
     branches = []
+    size = graph.size
     while np.any(state == _PENDING):
         pending = state == _PENDING
-        sources, junctions, steps = _attachments(graph, state)
+        sources, junctions = _sources(graph, state)
         if sources.size == 0:
             state[pending] = _DROPPED
             break
-        junction_of = np.full(graph.size, -1)
+        junction_of = np.full(size, -1)
         junction_of[sources] = junctions
-        step_of = np.zeros(graph.size)
-        step_of[sources] = steps
-        matrix = graph.submatrix(pending)
-        _, group = connected_components(matrix, directed=True, connection='weak')
-        distance, predecessors, nearest = dijkstra(
-            matrix, directed=True, indices=sources, min_only=True, return_predecessors=True)
-        candidates = np.flatnonzero(pending)
-        total = distance[candidates] + step_of[nearest[candidates]]
-        tips, lengths = farthest_per_group(candidates, total, group[candidates])
-        long_enough = lengths >= min_length
-        spur_groups = group[tips[~long_enough]]
-        state[pending & np.isin(group, spur_groups)] = _DROPPED
-        kept_tips = tips[long_enough]
-        if kept_tips.size == 0:
-            continue
-        length_of = dict(zip(kept_tips.tolist(), lengths[long_enough].tolist()))
-        for chain in predecessor_chains(predecessors, kept_tips):
-            state[chain] = _EMITTED
+        visited, predecessors = breadth_first_order(graph.rooted(pending, sources), size,
+                                                    directed=True)
+        visited = visited[1:]
+        state[pending & (predecessors[:size] < 0)] = _DROPPED
+        owner = _claims(predecessors, sources)
+        tips = last_per_group(visited, owner)
+        spur_sources = []
+        for chain in predecessor_chains(predecessors, tips):
             branch = np.concatenate([[junction_of[chain[-1]]], chain[::-1]])
-            branches.append((length_of[int(chain[0])], branch))
+            if polyline_length(graph, branch) >= min_length:
+                state[chain] = _EMITTED
+                branches.append(branch)
+            else:
+                spur_sources.append(chain[-1])
+        if spur_sources:
+            state[pending & np.isin(owner, spur_sources)] = _DROPPED
     return branches
+
+
+def order_graph(graph: SkeletonGraph, min_branch_length_px: float) -> list[np.ndarray]:
+    """Return the main paths and branches of a skeleton graph as node-index arrays.
+
+    Main paths come first, one per component in component order, then branches in
+    the order they were found. See the module docstring for the definitions.
+    """
+    if graph.size == 0:
+        return []
+    state = np.full(graph.size, _PENDING, dtype=np.int8)
+    paths = _main_paths(graph, graph.component)
+    state[np.concatenate(paths)] = _EMITTED
+    return paths + _branches(graph, state, min_branch_length_px)
+
+
+def longest_first(graph: SkeletonGraph, paths: list[np.ndarray]) -> list[np.ndarray]:
+    """Sort node-index paths by decreasing arc length, then by first point ``(x, y)``."""
+    keys = [(-polyline_length(graph, nodes), int(graph.cols[nodes[0]]),
+             int(graph.rows[nodes[0]]), position) for position, nodes in enumerate(paths)]
+    return [paths[key[-1]] for key in sorted(keys)]
+
+
+def path_points(graph: SkeletonGraph, nodes: np.ndarray) -> np.ndarray:
+    """Return the ``(N, 2)`` float32 ``(x, y)`` coordinates of a node-index path."""
+    return np.column_stack([graph.cols[nodes], graph.rows[nodes]]).astype(np.float32)
 
 
 def order_skeleton(skeleton: np.ndarray, min_branch_length_px: float = 10.0,
                    origin: tuple[int, int] = (0, 0)) -> list[np.ndarray]:
-    """Split a skeleton into ordered polylines: main paths first, then branches.
+    """Split a skeleton into ordered polylines: a main path per component, then branches.
 
     Inputs:
         skeleton: ``(H, W)`` bool one-pixel-wide skeleton (e.g. from
             :func:`~liver_landmarks.postprocess.skeleton.skeletonize_mask`).
-        min_branch_length_px: branches shorter than this (geodesic length, counted from
-            the junction) are dropped as spurs.
+        min_branch_length_px: branches shorter than this (arc length from the
+            junction) are dropped as spurs.
         origin: ``(x, y)`` of the skeleton's top-left pixel when it is a crop.
 
     Result:
@@ -158,21 +181,14 @@ def order_skeleton(skeleton: np.ndarray, min_branch_length_px: float = 10.0,
         curve, longest polyline first (ties: smaller first point ``(x, y)``). An isolated
         pixel gives a one-point polyline; an empty skeleton gives ``[]``.
 
-    Example (``1`` main path, ``2`` branch, ``s`` spur dropped)::
+    Example (``1`` main path, ``2`` branch, ``s`` a spur below the threshold)::
 
         #.......#        1.......1
         .#.....#.        .1.....1.
-        ..#####..   ->   ..11111..      -> [main path (9 px along the V)],
-        ....#....        ....2....         [branch from the junction down]
-        ....#....        ....2....
+        ..#####..   ->   ..11111..      -> [main path along the top],
+        ...#.#...        ...s.2...         [branch from the junction down]
+        .....#...        .....2...
     """
-    graph = skeleton_graph(np.asarray(skeleton, dtype=bool), origin)
-    if graph.size == 0:
-        return []
-    state = np.full(graph.size, _PENDING, dtype=np.int8)
-    pieces = _main_paths(graph)
-    state[np.concatenate([nodes for _, nodes in pieces])] = _EMITTED
-    pieces += _branches(graph, state, min_branch_length_px)
-    pieces.sort(key=lambda piece: (-piece[0], graph.cols[piece[1][0]], graph.rows[piece[1][0]]))
-    return [np.column_stack([graph.cols[nodes], graph.rows[nodes]]).astype(np.float32)
-            for _, nodes in pieces]
+    graph = skeleton_graph(skeleton, origin)
+    paths = longest_first(graph, order_graph(graph, min_branch_length_px))
+    return [path_points(graph, nodes) for nodes in paths]

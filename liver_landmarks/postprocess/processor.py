@@ -2,44 +2,71 @@
 # SPDX-License-Identifier: Apache-2.0
 """The post-processor: class-id mask in, ordered polylines and re-drawn labels out."""
 
-import cv2
 from liver_landmarks.landmarks import Landmark, LANDMARKS
+from liver_landmarks.postprocess.components import bounding_window
 from liver_landmarks.postprocess.config import PostProcessConfig
 from liver_landmarks.postprocess.fov import cull_outside, field_of_view_mask
-from liver_landmarks.postprocess.fragments import join_fragments
+from liver_landmarks.postprocess.fragments import bridges, draw_bridges
+from liver_landmarks.postprocess.graph import merge_graphs, skeleton_graph, SkeletonGraph
 from liver_landmarks.postprocess.ligament import cull_ligament
-from liver_landmarks.postprocess.paths import order_skeleton
-from liver_landmarks.postprocess.rdp import simplify_rdp
+from liver_landmarks.postprocess.paths import longest_first, order_graph, path_points
+from liver_landmarks.postprocess.paths import polyline_length
+from liver_landmarks.postprocess.rdp import simplify_rdp_many
 from liver_landmarks.postprocess.render import render_labels
-from liver_landmarks.postprocess.resample import arc_length, resample_polyline, to_output_pixels
+from liver_landmarks.postprocess.resample import resample_polyline, to_output_pixels
 from liver_landmarks.postprocess.result import LandmarkPolylines
 from liver_landmarks.postprocess.skeleton import skeletonize_mask
 import numpy as np
 
 
-def landmark_paths(mask: np.ndarray, config: PostProcessConfig,
-                   scale: float = 1.0) -> list[np.ndarray]:
-    """Run steps d, c and e on one landmark's mask; return polylines in its pixel coordinates.
+def landmark_graph(mask: np.ndarray, join_gap_px: float) -> SkeletonGraph:
+    """Run steps d and c on one landmark's mask and return its skeleton graph.
 
-    The mask is cropped to its content (plus one background pixel all round) first, so
-    every step works on a small window; results are shifted back.
-
-    Inputs:
-        mask: ``(h, w)`` bool mask of one class.
-        config: thresholds (lengths at 320 rows).
-        scale: factor applied to the configured lengths (working rows / 320).
+    The mask is cropped to its content plus one background pixel all round first, so
+    both steps work on a small window; the graph's coordinates are absolute.
     """
     binary = np.asarray(mask).astype(np.uint8, copy=False)
-    left, top, width, height = cv2.boundingRect(binary)
-    if width == 0 or height == 0:
-        return []
-    left, top = max(left - 1, 0), max(top - 1, 0)
-    window = binary[top:top + height + 2, left:left + width + 2]
-    skeleton = join_fragments(skeletonize_mask(window), config.join_gap_px * scale)
-    paths = order_skeleton(skeleton, config.min_branch_length_px * scale, origin=(left, top))
+    window = bounding_window(binary, pad=1)
+    if window is None:
+        return skeleton_graph(np.zeros((0, 0), dtype=bool))
+    origin = (window[1].start, window[0].start)
+    skeleton = skeletonize_mask(binary[window])
+    graph = skeleton_graph(skeleton, origin)
+    lines = bridges(graph, join_gap_px)
+    if not lines:
+        return graph
+    draw_bridges(skeleton, lines, origin)
+    return skeleton_graph(skeleton, origin)
+
+
+def landmark_paths(class_ids: np.ndarray, config: PostProcessConfig,
+                   scale: float = 1.0) -> dict[Landmark, list[np.ndarray]]:
+    """Run steps d, c and e on every landmark; return polylines in working pixels.
+
+    The three landmarks' skeleton graphs are merged (with no edge between them) so
+    the path search and the simplification run once per frame, not once per class.
+
+    Inputs:
+        class_ids: ``(h, w)`` uint8 class ids.
+        config: thresholds (lengths at 320 rows).
+        scale: factor applied to the configured lengths (working rows / 320).
+
+    Result:
+        Per landmark, simplified ``(N, 2)`` float32 ``(x, y)`` polylines, longest first.
+    """
+    graphs = [landmark_graph(class_ids == int(landmark), config.join_gap_px * scale)
+              for landmark in LANDMARKS]
+    graph, piece = merge_graphs(graphs)
     shortest = config.min_polyline_length_px * scale
-    return [simplify_rdp(path, config.rdp_epsilon_px * scale) for path in paths
-            if len(path) and arc_length(path) >= shortest and (len(path) > 1 or shortest <= 0)]
+    paths = [nodes for nodes in longest_first(graph, order_graph(
+        graph, config.min_branch_length_px * scale))
+        if polyline_length(graph, nodes) >= shortest and (len(nodes) > 1 or shortest <= 0)]
+    simplified = simplify_rdp_many([path_points(graph, nodes) for nodes in paths],
+                                   config.rdp_epsilon_px * scale)
+    result = {landmark: [] for landmark in LANDMARKS}
+    for nodes, points in zip(paths, simplified):
+        result[LANDMARKS[piece[nodes[0]]]].append(points)
+    return result
 
 
 class PostProcessor:
@@ -76,19 +103,17 @@ class PostProcessor:
         class_ids = class_ids.astype(np.uint8, copy=False)
         working_size = class_ids.shape
         output_size = tuple(output_size) if output_size is not None else working_size
-        scale = config.length_scale(working_size[0])
         if frame is not None and config.fov_method != 'none':
             inside = field_of_view_mask(frame, working_size, config.fov_method,
                                         config.fov_threshold)
             class_ids = cull_outside(class_ids, inside)
         if config.ligament_cull:
             class_ids = cull_ligament(class_ids)
-        polylines: dict[Landmark, list[np.ndarray]] = {}
-        for landmark in LANDMARKS:
-            paths = landmark_paths(class_ids == landmark, config, scale)
-            polylines[landmark] = [
-                resample_polyline(to_output_pixels(path, working_size, output_size),
-                                  config.sample_step_px)
-                for path in paths]
+        paths = landmark_paths(class_ids, config, config.length_scale(working_size[0]))
+        polylines = {
+            landmark: [resample_polyline(to_output_pixels(points, working_size, output_size),
+                                         config.sample_step_px)
+                       for points in paths[landmark]]
+            for landmark in LANDMARKS}
         labels = render_labels(polylines, output_size, config.thickness_for(output_size[0]))
         return LandmarkPolylines(polylines=polylines, labels=labels)

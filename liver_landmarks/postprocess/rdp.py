@@ -2,28 +2,76 @@
 # SPDX-License-Identifier: Apache-2.0
 """Step e (second half): Ramer-Douglas-Peucker simplification of an ordered polyline."""
 
+from liver_landmarks.postprocess.grouping import run_starts
 import numpy as np
 
 
-def segment_distances(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Return each point's Euclidean distance to the segment ``start``-``end``."""
-    direction = end - start
-    length_sq = float(direction @ direction)
-    offsets = points - start
-    if length_sq == 0.0:
-        return np.hypot(offsets[:, 0], offsets[:, 1])
-    along = np.clip(offsets @ direction / length_sq, 0.0, 1.0)
-    nearest = start + along[:, None] * direction
-    return np.hypot(points[:, 0] - nearest[:, 0], points[:, 1] - nearest[:, 1])
+def segment_distances(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Return each point's Euclidean distance to its segment ``starts[i]``-``ends[i]``.
+
+    All three are complex arrays ``x + iy`` of the same length; a zero-length segment
+    measures to its point.
+    """
+    direction = ends - starts
+    offsets = points - starts
+    length_sq = direction.real * direction.real + direction.imag * direction.imag
+    along = (offsets * direction.conj()).real / np.where(length_sq > 0.0, length_sq, 1.0)
+    return np.abs(offsets - np.minimum(np.maximum(along, 0.0), 1.0) * direction)
+
+
+def simplify_rdp_many(polylines: list[np.ndarray], epsilon: float) -> list[np.ndarray]:
+    """Simplify several ordered polylines at once; see :func:`simplify_rdp`.
+
+    The polylines are laid end to end with their end points kept, so no segment spans
+    two of them. Every open point carries the indices of its segment's ends; one
+    vectorised pass per recursion depth finds each segment's farthest point and
+    splits the segments where it lies farther than ``epsilon``.
+    """
+    lengths = [len(polyline) for polyline in polylines]
+    if not lengths:
+        return []
+    points = np.concatenate([np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
+                             for polyline in polylines])
+    complex_points = points[:, 0] + 1j * points[:, 1]
+    bounds = np.cumsum([0] + lengths)
+    keep = np.zeros(len(points), dtype=bool)
+    first_of = np.repeat(bounds[:-1], lengths)
+    last_of = np.repeat(bounds[1:] - 1, lengths)
+    keep[first_of] = True
+    keep[last_of] = True
+    open_points = np.flatnonzero(~keep)
+    starts, ends = first_of[open_points], last_of[open_points]
+    while open_points.size:
+        distances = segment_distances(complex_points[open_points], complex_points[starts],
+                                      complex_points[ends])
+        # Farthest point per segment; the stable sort keeps the first of equals first.
+        by_segment = np.lexsort((-distances, starts))
+        farthest = by_segment[run_starts(starts[by_segment])]
+        farthest = farthest[distances[farthest] > epsilon]
+        if farthest.size == 0:
+            break
+        split_at = np.full(len(points), -1)
+        split_at[starts[farthest]] = open_points[farthest]
+        middle = split_at[starts]
+        keep[open_points[farthest]] = True
+        # Points of a segment that does not split stay dropped for good.
+        still_open = (middle >= 0) & (open_points != middle)
+        left = open_points < middle
+        ends = np.where(left, middle, ends)[still_open]
+        starts = np.where(left, starts, middle)[still_open]
+        open_points = open_points[still_open]
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return np.split(points[keep].astype(np.float32), kept_before[bounds[1:-1]])
 
 
 def simplify_rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
     """Simplify an ordered polyline with Ramer-Douglas-Peucker.
 
-    Keeps both end points; a point is dropped only when it lies within ``epsilon`` of
-    the segment that replaces it (distance to the segment, not to its infinite line, so
-    the guarantee also holds for curves that turn back). Iterative, one vectorised
-    distance computation per kept point.
+    Keeps both end points. Each segment between kept points splits at its farthest
+    point (the first of equals) while that point lies farther than ``epsilon`` from the
+    segment, measured to the segment, not its infinite line, so the guarantee also
+    holds for curves that turn back. All segments of one recursion depth are handled
+    in one vectorised pass; the kept set is the same as the recursive algorithm's.
 
     Inputs:
         points: ``(N, 2)`` ordered ``(x, y)``.
@@ -37,19 +85,4 @@ def simplify_rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
         .....#####          .....#...#
         #####.....    ->    #...#.....     (the kept points)
     """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    count = len(points)
-    keep = np.zeros(count, dtype=bool)
-    keep[[0, -1] if count else []] = True
-    pending = [(0, count - 1)] if count > 2 else []
-    while pending:
-        first, last = pending.pop()
-        if last - first < 2:
-            continue
-        distances = segment_distances(points[first + 1:last], points[first], points[last])
-        farthest = int(np.argmax(distances))
-        if distances[farthest] > epsilon:
-            middle = first + 1 + farthest
-            keep[middle] = True
-            pending += [(first, middle), (middle, last)]
-    return points[keep].astype(np.float32)
+    return simplify_rdp_many([points], epsilon)[0]

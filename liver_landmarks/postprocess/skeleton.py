@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Step d: Zhang-Suen skeletonisation, one connected component at a time."""
 
-import cv2
+from liver_landmarks.postprocess.components import component_boxes
 import numpy as np
 from skimage.morphology import skeletonize
 
@@ -28,12 +28,9 @@ def skeletonize_mask(mask: np.ndarray) -> np.ndarray:
     """
     binary = np.asarray(mask).astype(np.uint8, copy=False)
     skeleton = np.zeros(binary.shape, dtype=bool)
-    if not binary.any():
-        return skeleton
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    for component in range(1, count):
-        left, top, width, height = stats[component, :4]
-        window = (slice(top, top + height), slice(left, left + width))
-        thinned = skeletonize(labels[window] == component, method='zhang')
-        skeleton[window] |= thinned
+    count, labels, boxes = component_boxes(binary)
+    for label, (top, bottom, left, right) in enumerate(boxes, start=1):
+        window = (slice(top, bottom + 1), slice(left, right + 1))
+        piece = binary[window] if count == 1 else labels[window] == label
+        skeleton[window] |= skeletonize(piece, method='zhang')
     return skeleton
