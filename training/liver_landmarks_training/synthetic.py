@@ -31,6 +31,8 @@ from scipy.special import ndtri
 
 #: Reference image height that the pixel lengths in :class:`SyntheticConfig` refer to.
 REFERENCE_ROWS = 1080
+#: Effects that :attr:`SyntheticConfig.disabled_effects` can switch off.
+EFFECTS = frozenset({'specular', 'smoke', 'lighting', 'blur', 'noise'})
 #: Fraction of the ligament's length over which it fades into the organ at its lower end.
 _LIGAMENT_FADE = 0.06
 #: Standard normal quantiles of 256 equally likely codes: Gaussian pixel noise from uint8
@@ -73,8 +75,14 @@ class SyntheticConfig:
     sample_step_px: float = 2.0
     #: Label line width at 1080 rows (None: rasterise_contours' default, 12 px).
     label_thickness_px: float | None = None
-    #: Names of effects to leave out, e.g. {'smoke', 'blur', 'noise'} for clean frames.
+    #: Effects to leave out (names from :data:`EFFECTS`), e.g. {'smoke', 'blur', 'noise'}.
     disabled_effects: frozenset = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        """Refuse effect names that do not exist, so that a typo is not silently ignored."""
+        unknown = set(self.disabled_effects) - EFFECTS
+        if unknown:
+            raise ValueError(f'unknown effects {sorted(unknown)}; known: {sorted(EFFECTS)}')
 
 
 @dataclass
@@ -177,11 +185,15 @@ class _Renderer:
         """Return a random RGB colour as a (3, 1, 1) float32 array in 0..1."""
         return (self.rng.uniform(low, high) / 255.0).astype(np.float32).reshape(3, 1, 1)
 
-    def _reddish(self, red_range, green_ratio, blue_ratio):
-        """Return a random red-dominated colour: green and blue as fractions of red."""
+    def _reddish(self, red_range, green_ratio, blue_over_green):
+        """Return a random red-dominated colour: green a fraction of red, blue of green.
+
+        Tying blue to green keeps hues between red, pink and purple-brown, never olive.
+        """
         red = self.rng.uniform(*red_range)
-        rgb = [red, red * self.rng.uniform(*green_ratio), red * self.rng.uniform(*blue_ratio)]
-        return (np.array(rgb) / 255.0).astype(np.float32).reshape(3, 1, 1)
+        green = red * self.rng.uniform(*green_ratio)
+        blue = min(red, green * self.rng.uniform(*blue_over_green))
+        return (np.array([red, green, blue]) / 255.0).astype(np.float32).reshape(3, 1, 1)
 
     def _blurred_canvas(self, canvas, sigma_px, strength):
         """Blur a drawn uint8 canvas into an (H, W) float32 amount in 0..strength."""
@@ -292,8 +304,9 @@ class _Renderer:
 
     def _organ_over_background(self, lobes):
         rng, scale = self.rng, self.scale
-        background_colour = self._reddish((130, 200), (0.3, 0.5), (0.35, 0.6))
-        organ_colour = self._reddish((90, 160), (0.35, 0.6), (0.35, 0.75))
+        # Ranges span saturated red tissue to the greyish pink and purple-brown of P2ILF.
+        background_colour = self._reddish((130, 210), (0.3, 0.7), (0.95, 1.3))
+        organ_colour = self._reddish((85, 160), (0.35, 0.7), (0.9, 1.35))
         texture_strength, shadow_width = rng.uniform(0.12, 0.3), rng.uniform(30, 80) * scale
         shadow_depth = rng.uniform(0.1, 0.4)
         rim_darkening, rim_width = rng.uniform(0.2, 0.5), rng.uniform(25, 90) * scale

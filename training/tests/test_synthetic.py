@@ -78,6 +78,16 @@ def test_labels_are_the_rasterised_polylines(frames):
     assert seen == set(LANDMARKS)
 
 
+def test_any_frame_size_and_unknown_effects():
+    for width, height in ((64, 48), (320, 416), (1000, 90)):
+        frame = render_frame(8, width, height)
+        assert frame.image.shape == (height, width, 3) and frame.labels.shape == (height, width)
+    with pytest.raises(ValueError, match='32x32'):
+        render_frame(0, 16, 16)
+    with pytest.raises(ValueError, match='unknown effects'):
+        SyntheticConfig(disabled_effects=frozenset({'fog'}))
+
+
 def test_ligament_probability_zero_gives_no_ligament():
     config = SyntheticConfig(ligament_probability=0.0)
     for seed in range(4):
