@@ -45,7 +45,7 @@ class PreprocessedCache:
         ``settings`` is any JSON-serialisable description of the preprocessing
         (sizes, line thickness, id mapping...): different settings never share entries.
         """
-        self.directory = Path(directory)
+        self.directory = Path(directory).expanduser()
         self.directory.mkdir(parents=True, exist_ok=True)
         encoded = json.dumps({'format': CACHE_FORMAT_VERSION, 'settings': settings},
                              sort_keys=True, default=str)

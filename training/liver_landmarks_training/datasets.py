@@ -174,7 +174,7 @@ def _images_under(folder: Path):
 
 
 def _require_folder(root, what: str) -> Path:
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f'{what} folder {root} does not exist (see docs/datasets.md)')
     return root
