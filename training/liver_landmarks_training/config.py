@@ -155,7 +155,8 @@ def apply_overrides(config: dict, overrides=()) -> dict:
     return config
 
 
-def _read_recipe(path: Path, seen: tuple = ()) -> dict:
+def read_recipe(path: Path, seen: tuple = ()) -> dict:
+    """Read a recipe file, resolving its ``base`` chain (without defaults or checks)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'config file not found: {path}')
@@ -171,7 +172,7 @@ def _read_recipe(path: Path, seen: tuple = ()) -> dict:
     base = recipe.pop('base', None)
     if base is None:
         return recipe
-    parent = _read_recipe(path.parent / base, seen + (path.resolve(),))
+    parent = read_recipe(path.parent / base, seen + (path.resolve(),))
     return deep_merge(parent, recipe, strict=False)
 
 
@@ -183,7 +184,7 @@ def load_config(path=None, overrides=()) -> dict:
     """
     config = copy.deepcopy(DEFAULTS)
     if path is not None:
-        config = deep_merge(config, _read_recipe(Path(path)))
+        config = deep_merge(config, read_recipe(Path(path)))
     config = apply_overrides(config, overrides)
     validate(config)
     return config
