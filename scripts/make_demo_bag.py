@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
 """Write the demo recording ``data/demo_bag/``: a short laparoscope-like clip on /camera/image.
@@ -6,7 +5,7 @@
 Frames come from the synthetic generator of ``liver_landmarks_training`` when it is
 installed (a few scenes, each seen through a slowly panning, turning camera whose
 exposure drifts), otherwise from the real P2ILF sample frame moved the same way. The
-output is deterministic: the same arguments write the same messages. The synthetic
+output is deterministic: the same arguments write the same bytes. The synthetic
 generator's pixel noise is left out because noise does not compress and the bag is
 committed to the repository.
 
@@ -21,8 +20,8 @@ import sys
 import tempfile
 
 import cv2
-from liver_landmarks.ros.bag_io import write_messages
-from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+from liver_landmarks.ros.bag_io import (add_topic, close_writer, create_writer, IMAGE_TYPE,
+                                        typestore)
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,17 +94,29 @@ def make_frames(source: str, scenes: int, frames_per_scene: int, width: int, hei
 
 
 def write_bag(out: Path, frames, rate_hz: float, topic: str, frame_id: str) -> None:
-    """Write ``frames`` as rgb8 images at ``rate_hz``, stamp = log time, zstd chunks."""
-    from std_msgs.msg import Header
+    """Write ``frames`` as rgb8 images at ``rate_hz``, stamp = log time, zstd chunks.
 
-    def messages():
+    Serialised with rosbags rather than rclpy: only the former zeroes CDR padding, so
+    only it writes the same bytes twice.
+    """
+    store = typestore()
+    types = store.types
+    writer = create_writer(out, 'mcap', compress=True)
+    try:
+        connection = add_topic(writer, topic, IMAGE_TYPE)
         for index, frame in enumerate(frames):
             stamp_ns = START_NS + round(index * 1e9 / rate_hz)
-            header = Header(frame_id=frame_id)
-            header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
-            yield topic, stamp_ns, numpy_to_image_msg(frame, 'rgb8', header)
-
-    write_messages(out, messages(), 'mcap', compress=True)
+            sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+            header = types['std_msgs/msg/Header'](
+                stamp=types['builtin_interfaces/msg/Time'](sec=sec, nanosec=nanosec),
+                frame_id=frame_id)
+            height, width = frame.shape[:2]
+            image = types[IMAGE_TYPE](
+                header=header, height=height, width=width, encoding='rgb8', is_bigendian=0,
+                step=width * 3, data=np.ascontiguousarray(frame, dtype=np.uint8).reshape(-1))
+            writer.write(connection, stamp_ns, store.serialize_cdr(image, IMAGE_TYPE))
+    finally:
+        close_writer(writer)
 
 
 def main(argv=None) -> int:
@@ -127,6 +138,7 @@ def main(argv=None) -> int:
         return 1
     used, frames = make_frames(args.source, args.scenes, args.frames_per_scene,
                                args.width, args.height)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.out.parent) as scratch:
         staged = Path(scratch) / args.out.name
         write_bag(staged, frames, args.rate, args.topic, args.frame_id)

@@ -187,7 +187,8 @@ def test_loop_repeats_until_stopped(ros, recorded):
 
 def test_options_are_checked():
     for bad, flag in [({'rate': 0}, '--rate'), ({'start_offset_s': -1}, '--start-offset'),
-                      ({'clock_hz': 0}, '--clock-hz'), ({'reliability': 'x'}, '--reliability')]:
+                      ({'clock_hz': 0}, '--clock-hz'), ({'reliability': 'x'}, '--reliability'),
+                      ({'min_subscribers': 0}, '--min-subscribers'), ({'delay_s': -1}, '--delay')]:
         with pytest.raises(ValueError, match=flag):
             ReplayOptions(**bad)
 

@@ -50,6 +50,10 @@ def _add_replay(actions):
                              'best-effort subscriber hears either)')
     replay.add_argument('--wait-for-subscribers', type=float, default=0.0, metavar='S',
                         help='wait up to S seconds until every replayed topic has a subscriber')
+    replay.add_argument('--min-subscribers', type=int, default=1, metavar='N',
+                        help='with --wait-for-subscribers: wait for N subscribers per topic')
+    replay.add_argument('--delay', type=float, default=0.0, metavar='S',
+                        help='pause S seconds before the first message')
     replay.add_argument('--loopback', action='store_true',
                         help='keep DDS on this host (tests and demos; off for real robots)')
     replay.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -163,7 +167,8 @@ def run_replay(args) -> int:
             rate=args.rate, loop=args.loop, topics=tuple(args.topics) if args.topics else None,
             start_offset_s=args.start_offset, publish_clock=not args.no_clock,
             clock_hz=args.clock_hz, reliability=args.reliability,
-            wait_for_subscribers_s=args.wait_for_subscribers)
+            wait_for_subscribers_s=args.wait_for_subscribers,
+            min_subscribers=args.min_subscribers, delay_s=args.delay)
     except ValueError as error:
         raise UserError(str(error)) from error
     if args.loopback:
@@ -180,12 +185,15 @@ def run_replay(args) -> int:
         replayer = BagReplayer(node, reader, options, stop_event=stop)
         for topic, reason in replayer.stats.skipped_topics.items():
             print(f'skipping {topic}: {reason}', file=sys.stderr)
-        progress = _progress(replayer.message_total() or None, 'msg', args.no_progress)
-        replayer.progress = progress
+        progress = None
         try:
-            stats = replayer.run()
+            replayer.prepare()
+            progress = _progress(replayer.message_total() or None, 'msg', args.no_progress)
+            replayer.progress = progress
+            stats = replayer.play()
         finally:
-            progress.close()
+            if progress is not None:
+                progress.close()
             replayer.destroy()
             node.destroy_node()
             rclpy.try_shutdown()

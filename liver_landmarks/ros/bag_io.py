@@ -248,13 +248,18 @@ def add_topic(writer: Writer, topic: str, type_name: str, like=None):
     if like is not None and like.msgdef.data and like.digest:
         return writer.add_connection(topic, type_name, msgdef=like.msgdef.data,
                                      rihs01=like.digest)
-    return writer.add_connection(topic, type_name, typestore=_typestore())
+    return writer.add_connection(topic, type_name, typestore=typestore())
 
 
-def _typestore():
-    if not hasattr(_typestore, 'store'):
-        _typestore.store = get_typestore(_TYPESTORE_DISTRO)
-    return _typestore.store
+def typestore():
+    """Return the rosbags type store of the ROS 2 distro this package's wheels come from.
+
+    Its ``serialize_cdr`` writes zeros into CDR alignment padding, where rclpy's
+    serializer leaves whatever was in memory, so bytes written through it reproduce.
+    """
+    if not hasattr(typestore, 'store'):
+        typestore.store = get_typestore(_TYPESTORE_DISTRO)
+    return typestore.store
 
 
 def _reason(error: BaseException) -> str:

@@ -13,9 +13,12 @@ import threading
 import time
 
 from liver_landmarks.ros.bag_io import message_class, read_messages, topic_counts
+from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 CLOCK_TOPIC = '/clock'
+#: How long the end of a replay waits for reliable subscribers to acknowledge the last data.
+ACK_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class ReplayOptions:
     reliability: str = 'reliable'      # of the replayed topics' publishers
     queue_depth: int = 10
     wait_for_subscribers_s: float = 0.0  # wait up to this long for every topic to be heard
+    min_subscribers: int = 1           # ... by at least this many subscribers
+    delay_s: float = 0.0               # pause after the wait, before the first message
 
     def __post_init__(self):
         """Refuse values that cannot be replayed, saying which flag to fix."""
@@ -40,6 +45,10 @@ class ReplayOptions:
             raise ValueError(f'--start-offset must be 0 or more, not {self.start_offset_s}')
         if not self.clock_hz > 0:
             raise ValueError(f'--clock-hz must be above 0, not {self.clock_hz}')
+        if self.min_subscribers < 1:
+            raise ValueError(f'--min-subscribers must be 1 or more, not {self.min_subscribers}')
+        if self.delay_s < 0:
+            raise ValueError(f'--delay must be 0 or more, not {self.delay_s}')
         if self.reliability not in ('reliable', 'best_effort'):
             raise ValueError(f'--reliability must be reliable or best_effort, '
                              f'not {self.reliability!r}')
@@ -113,11 +122,15 @@ class BagReplayer:
         counts = topic_counts(self.reader)
         return sum(counts[topic][1] for topic in self.publishers)
 
+    def _unheard_topics(self) -> list[str]:
+        return [topic for topic, publisher in self.publishers.items()
+                if publisher.get_subscription_count() < self.options.min_subscribers]
+
     def wait_for_subscribers(self) -> bool:
-        """Wait until every replayed topic has a subscriber, up to the configured time."""
+        """Wait until every replayed topic has enough subscribers, up to the configured time."""
         deadline = time.monotonic() + self.options.wait_for_subscribers_s
         while not self.stop_event.is_set():
-            if all(pub.get_subscription_count() > 0 for pub in self.publishers.values()):
+            if not self._unheard_topics():
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -125,21 +138,33 @@ class BagReplayer:
         return False
 
     def run(self) -> ReplayStats:
-        """Replay once, or until stopped with ``loop``; return what was published."""
-        started = time.monotonic()
+        """Wait for subscribers as configured, then :meth:`play`."""
+        self.prepare()
+        return self.play()
+
+    def prepare(self):
+        """Wait for subscribers and pause, as the options say; return at once when stopped."""
         if self.options.wait_for_subscribers_s > 0 and not self.wait_for_subscribers():
             if not self.stop_event.is_set():
-                missing = [topic for topic, publisher in self.publishers.items()
-                           if publisher.get_subscription_count() == 0]
                 self.node.get_logger().warning(
-                    f'no subscriber after {self.options.wait_for_subscribers_s:.1f} s on '
-                    f'{", ".join(missing)}; replaying anyway')
+                    f'fewer than {self.options.min_subscribers} subscribers after '
+                    f'{self.options.wait_for_subscribers_s:.1f} s on '
+                    f'{", ".join(self._unheard_topics())}; replaying anyway')
+        if self.options.delay_s > 0:
+            self.stop_event.wait(self.options.delay_s)
+
+    def play(self) -> ReplayStats:
+        """Replay once, or until stopped with ``loop``; return what was published."""
+        started = time.monotonic()
         while not self.stop_event.is_set():
             self._play_once()
             self.stats.loops += 1
             if not self.options.loop or not self.publishers:
                 break
         self.stats.interrupted = self.stop_event.is_set()
+        # A process that exits right after its last publish can take that message with it.
+        for publisher in self.publishers.values():
+            publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         self.stats.wall_s = time.monotonic() - started
         return self.stats
 

@@ -47,12 +47,12 @@ def summarise_recording(bag_path, image_topic='/camera/image',
     """Return counts, rates and end-to-end latency (ms) of a recorded run."""
     labels_topic = f'{node_name.rstrip("/")}/{LATENCY_KEY}'
     arrivals = {image_topic: {}, labels_topic: {}}
-    last_diagnostics = None
+    diagnostics = []
     reader = open_bag(bag_path)
     try:
         for message in read_messages(reader, [image_topic, labels_topic, DIAGNOSTICS_TOPIC]):
             if message.topic == DIAGNOSTICS_TOPIC:
-                last_diagnostics = message.data
+                diagnostics.append((message.log_time_ns, message.data))
                 continue
             arrivals[message.topic].setdefault(header_stamp_ns(message.data),
                                                message.log_time_ns)
@@ -67,8 +67,13 @@ def summarise_recording(bag_path, image_topic='/camera/image',
         'input_rate_hz': _rate(inputs.values()), 'output_rate_hz': _rate(outputs.values()),
         'end_to_end_latency_ms': _percentiles(latencies),
     }
-    if last_diagnostics is not None:
-        summary['node_diagnostics'] = _diagnostics_values(last_diagnostics, node_name)
+    if diagnostics:
+        # The last report while results still came, not one from after the input ended.
+        last_output = max(outputs.values(), default=None)
+        while_running = [data for at, data in diagnostics
+                         if last_output is None or at <= last_output]
+        chosen = while_running[-1] if while_running else diagnostics[-1][1]
+        summary['node_diagnostics'] = _diagnostics_values(chosen, node_name)
     return summary
 
 
