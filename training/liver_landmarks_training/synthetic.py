@@ -52,6 +52,8 @@ class SyntheticConfig:
     second_lobe_probability: float = 0.6
     #: Relative weights of the field-of-view styles: none, black border bars, circle.
     fov_weights: tuple[float, float, float] = (0.35, 0.3, 0.35)
+    #: Chance of a surgical instrument entering from the frame's edge; it hides what it covers.
+    instrument_probability: float = 0.3
     #: Chance of pale fatty spots on the organ (as in P2ILF's patient 1).
     spots_probability: float = 0.4
     #: Number of specular highlights: uniform in this range.
@@ -239,13 +241,17 @@ class _Renderer:
         cfg = self.config
         lobes = self._lobes()
         fov = self._field_of_view()
+        instrument = self._instrument()
+        # Landmarks are labelled only where they can be seen: inside the field of view
+        # and not behind the instrument.
+        view = fov if instrument is None else fov & (instrument[0] < 0.5)
         image, organ_alpha, inside_distance = self._organ_over_background(lobes)
         contours = {landmark: [] for landmark in LANDMARKS}
-        contours[Landmark.SILHOUETTE] = self._silhouette(lobes, fov)
+        contours[Landmark.SILHOUETTE] = self._silhouette(lobes, view)
         margin = cfg.ridge_margin_px * self.scale
         # Creases fade out near the rim, where they are not labelled either.
         rim_fade = np.clip(inside_distance / max(margin, 1.0) - 0.5, 0.0, 1.0) * organ_alpha
-        visible = self._point_test(fov, inside_distance, margin)
+        visible = self._point_test(view, inside_distance, margin)
         ridges = [self._ridge_curve(lobes[0])]
         if self.rng.random() < cfg.second_ridge_probability:
             ridges.append(self._ridge_curve(lobes[-1]))
@@ -254,10 +260,13 @@ class _Renderer:
             contours[Landmark.RIDGE] += self._visible_runs(curve, visible(curve))
         if self.rng.random() < cfg.ligament_probability:
             curve = self._ligament_curve(lobes[0])
-            touching = self._point_test(fov, inside_distance, 1.0)
+            touching = self._point_test(view, inside_distance, 1.0)
             faded_in = np.linspace(0.0, 1.0, len(curve)) >= _LIGAMENT_FADE / 2
             image = self._draw_ligament(image, organ_alpha, curve)
             contours[Landmark.LIGAMENT] = self._visible_runs(curve, touching(curve) & faded_in)
+        if instrument is not None:
+            image = self._draw_instrument(image, *instrument)
+            organ_alpha = organ_alpha * (1.0 - instrument[0])
         image = self._finish(image, organ_alpha, fov)
         contour_list = p2ilf_io.contours_from_polylines(contours)
         kwargs = {}
@@ -301,6 +310,47 @@ class _Renderer:
         if style == 2:
             return (self.xs - centre[0]) ** 2 + (self.ys - centre[1]) ** 2 <= radius ** 2
         return np.ones((h, w), bool)
+
+    def _instrument(self):
+        """Return ``(alpha, colour layer)`` of a grasper entering from an edge, or None.
+
+        Its parameters are drawn whether or not it is shown, so that a frame with
+        and without it (``instrument_probability`` 1 or 0) shows the same scene.
+        """
+        rng, w, h = self.rng, self.width, self.height
+        present = rng.random() < self.config.instrument_probability
+        side, along, tilt = int(rng.integers(4)), rng.uniform(0.15, 0.85), rng.uniform(-0.5, 0.5)
+        length, half_width = rng.uniform(0.25, 0.55) * w, rng.uniform(0.025, 0.045) * h
+        grey = rng.uniform(0.55, 0.8) if rng.random() < 0.5 else rng.uniform(0.08, 0.18)
+        stripe, jaw = rng.uniform(-0.5, 0.5), rng.uniform(0.08, 0.15) * length
+        if not present:
+            return None
+        entry, inward = [((0, along * h), (1, 0)), ((w - 1, along * h), (-1, 0)),
+                         ((along * w, h - 1), (0, -1)), ((along * w, 0), (0, 1))][side]
+        cos, sin = math.cos(tilt), math.sin(tilt)
+        direction = np.array([inward[0] * cos - inward[1] * sin,
+                              inward[0] * sin + inward[1] * cos])
+        normal = np.array([-direction[1], direction[0]])
+        start = np.asarray(entry, np.float64) - direction * 2 * half_width
+        tip = np.asarray(entry, np.float64) + direction * length
+        alpha = np.zeros((h, w), np.uint8)
+        parts = ((start, tip, half_width), (tip, tip + direction * jaw, 0.55 * half_width))
+        for a, b, half in parts:
+            corners = np.array([a + normal * half, b + normal * half, b - normal * half,
+                                a - normal * half])
+            cv2.fillPoly(alpha, [np.round(corners * 8).astype(np.int32)], 255, cv2.LINE_AA, 3)
+        alpha = alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+        across = ((self.xs - start[0]) * normal[0] + (self.ys - start[1]) * normal[1]) / half_width
+        # A lit cylinder: brightest across its middle, with a sharp highlight stripe.
+        shade = 0.35 + 0.65 * np.sqrt(np.clip(1.0 - across * across, 0.0, 1.0))
+        shade += 0.8 * np.exp(-((across - stripe) / 0.18) ** 2)
+        tint = np.array([1.0, 1.0, 1.05], np.float32).reshape(3, 1, 1)
+        return alpha, np.float32(grey) * tint * shade
+
+    def _draw_instrument(self, image, alpha, layer):
+        shadow = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.03 * self.height)) * np.float32(0.4)
+        image *= 1.0 - shadow
+        return _lerp(image, layer, alpha)
 
     def _organ_over_background(self, lobes):
         rng, scale = self.rng, self.scale
@@ -441,29 +491,30 @@ class _Renderer:
         fibres = 1.0 + 0.12 * self._noise(9, (16, 64, 128))
         return _lerp(image, colour * fibres, band)
 
-    def _silhouette(self, lobes, fov):
+    def _silhouette(self, lobes, view):
         runs = []
         for index, lobe in enumerate(lobes):
             boundary = lobe.boundary(spacing_px=1.0)
-            keep = self._in_view(boundary, fov, 2.0)
+            keep = self._in_view(boundary, view, 2.0)
             for other in lobes[:index] + lobes[index + 1:]:
                 keep &= ~other.contains(boundary, tolerance=-0.002)
             runs += self._visible_runs(boundary, keep, closed=True)
         return runs
 
-    def _in_view(self, points, fov, margin_px):
+    def _in_view(self, points, view, margin_px):
+        """Whether each point lies in the frame and the visible area, margin_px from its edge."""
         x, y = points[:, 0], points[:, 1]
         inside = ((x >= margin_px) & (x <= self.width - 1 - margin_px)
                   & (y >= margin_px) & (y <= self.height - 1 - margin_px))
         cols = np.clip(np.round(x).astype(int), 0, self.width - 1)
         rows = np.clip(np.round(y).astype(int), 0, self.height - 1)
-        eroded = cv2.erode(fov.astype(np.uint8), np.ones((3, 3), np.uint8),
+        eroded = cv2.erode(view.astype(np.uint8), np.ones((3, 3), np.uint8),
                            iterations=max(1, int(round(margin_px))))
         return inside & eroded[rows, cols].astype(bool)
 
-    def _point_test(self, fov, inside_distance, margin_px):
+    def _point_test(self, view, inside_distance, margin_px):
         def visible(points):
-            in_view = self._in_view(points, fov, 2.0)
+            in_view = self._in_view(points, view, 2.0)
             cols = np.clip(np.round(points[:, 0]).astype(int), 0, self.width - 1)
             rows = np.clip(np.round(points[:, 1]).astype(int), 0, self.height - 1)
             return in_view & (inside_distance[rows, cols] > margin_px)

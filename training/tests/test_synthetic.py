@@ -96,6 +96,27 @@ def test_ligament_probability_zero_gives_no_ligament():
         assert not np.any(frame.labels == Landmark.LIGAMENT)
 
 
+def test_an_instrument_hides_the_landmarks_behind_it():
+    removed = 0
+    for seed in range(6):
+        plain = render_frame(seed, WIDTH, HEIGHT, SyntheticConfig(instrument_probability=0.0))
+        tool = render_frame(seed, WIDTH, HEIGHT, SyntheticConfig(instrument_probability=1.0))
+        covered = np.abs(tool.image.astype(int) - plain.image.astype(int)).max(axis=2) > 60
+        assert covered.mean() > 0.005
+        # Away from the instrument the scene and its labels are the same.
+        assert np.mean(tool.image[~covered] == plain.image[~covered]) > 0.8
+        for landmark in LANDMARKS:
+            for points in tool.contours[landmark]:
+                rows = np.round(points[:, 1]).astype(int)
+                cols = np.round(points[:, 0]).astype(int)
+                assert not covered[rows, cols].any(), 'a label point lies on the instrument'
+        # Cut runs are resampled from their new ends, so a few edge pixels may move.
+        labelled = tool.labels > 0
+        assert np.mean(tool.labels[labelled] == plain.labels[labelled]) > 0.97
+        removed += np.sum((plain.labels > 0) & (tool.labels == 0))
+    assert removed > 0
+
+
 def test_circular_field_of_view_blacks_out_the_corners():
     config = SyntheticConfig(fov_weights=(0.0, 0.0, 1.0), noise_max_sigma=0.0)
     frame = render_frame(5, WIDTH, HEIGHT, config)
