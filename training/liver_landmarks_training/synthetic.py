@@ -13,8 +13,9 @@ mask rasterised from them with :func:`liver_landmarks.p2ilf_io.rasterise_contour
 * falciform ligament: a pale band from the inside of the organ up to its
   silhouette (absent in some frames).
 
-Then come a black border or circular field of view, specular highlights, smoke,
-vignetting and gain, blur and noise. The scene is drawn in coordinates relative
+Then come, at random, a surgical instrument (landmarks behind it are not labelled),
+a black border or circular field of view, specular highlights, smoke, vignetting and
+gain, blur and noise. The scene is drawn in coordinates relative
 to the frame, so one seed gives the same scene at any resolution; every random
 choice comes from ``np.random.default_rng(seed)`` (and generators derived from
 the seed), so a frame is reproducible bit for bit on one platform.
