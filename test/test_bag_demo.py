@@ -10,7 +10,8 @@ import threading
 import time
 
 import cv2
-from liver_landmarks.ros.bag_io import create_writer, open_bag, read_messages, topic_counts
+from liver_landmarks.ros.bag_io import (create_writer, messages_by_topic, open_bag,
+                                        read_messages, topic_counts)
 from liver_landmarks.ros.bag_report import header_stamp_ns, write_report
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 from liver_landmarks.ros.output_recorder import node_output_topics, OutputRecorder
@@ -31,17 +32,6 @@ def _header(stamp_ns):
     header = Header(frame_id='camera')
     header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 10**9)
     return header
-
-
-def _messages_by_topic(bag):
-    reader = open_bag(bag)
-    try:
-        found = {}
-        for message in read_messages(reader):
-            found.setdefault(message.topic, []).append(message)
-        return found
-    finally:
-        reader.close()
 
 
 @pytest.mark.dds
@@ -90,7 +80,7 @@ def test_recorder_and_report_pair_inputs_with_outputs(tmp_path):
     finally:
         rclpy.try_shutdown()
 
-    recorded = _messages_by_topic(tmp_path / 'recorded')
+    recorded = messages_by_topic(tmp_path / 'recorded')
     assert [header_stamp_ns(m.data) for m in recorded['/camera/image']] == stamps
     assert [header_stamp_ns(m.data) for m in recorded[f'{NODE}/labels']] == [
         stamps[0], stamps[1], stamps[3]]
@@ -141,7 +131,7 @@ def test_demo_script_runs_end_to_end(tmp_path, random_model_card):
     assert summary['output_frames'] >= 1
     assert summary['end_to_end_latency_ms']['p50'] > 0
     assert cv2.imread(str(out / 'overlay_strip.png')) is not None
-    recorded = _messages_by_topic(out / 'outputs_bag')
+    recorded = messages_by_topic(out / 'outputs_bag')
     inputs = {header_stamp_ns(m.data) for m in recorded['/camera/image']}
     for key in ('labels', 'ridge/mask', 'ligament/mask', 'silhouette/mask', 'polylines',
                 'overlay'):

@@ -12,7 +12,7 @@ import threading
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_contours
 from liver_landmarks.pipeline import Pipeline
-from liver_landmarks.ros.bag_io import (BagReadError, open_bag, read_messages, topic_counts,
+from liver_landmarks.ros.bag_io import (BagReadError, messages_by_topic, open_bag, topic_counts,
                                         write_messages)
 from liver_landmarks.ros.bag_process import BagProcessor, ProcessError, ProcessOptions
 from liver_landmarks.ros.image_conversion import decode_colour_frame, numpy_to_image_msg
@@ -63,17 +63,6 @@ def _bag(path, images, storage='mcap', compress=False, extra=()):
     return write_messages(path, [*messages, *extra], storage, compress)
 
 
-def _by_topic(bag):
-    reader = open_bag(bag)
-    try:
-        found = {}
-        for message in read_messages(reader):
-            found.setdefault(message.topic, []).append(message)
-        return found
-    finally:
-        reader.close()
-
-
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
 def test_process_round_trip_matches_the_offline_pipeline(tmp_path, pipeline, storage):
     images = [_image(0, 'rgb8'), _image(1, 'bgr8'), _image(2, 'rgba8', 101, 75, padding=5),
@@ -92,8 +81,8 @@ def test_process_round_trip_matches_the_offline_pipeline(tmp_path, pipeline, sto
     assert set(summary.stage_percentiles()) == {'decode', 'preprocess', 'inference',
                                                 'postprocess', 'write'}
 
-    inputs = _by_topic(source)['/camera/image']
-    outputs = _by_topic(tmp_path / 'out')
+    inputs = messages_by_topic(source)['/camera/image']
+    outputs = messages_by_topic(tmp_path / 'out')
     assert set(outputs) == {'/camera/image'} | {f'{NODE}/{key}' for key in OUTPUT_KEYS}
     assert [m.data for m in outputs['/camera/image']] == [m.data for m in inputs]
     for key in OUTPUT_KEYS:
@@ -140,7 +129,7 @@ def test_bad_frames_are_counted_and_the_rest_processed(tmp_path, pipeline):
     assert summary.processed == 2 and summary.frames == 4
     assert 'mono8' in summary.first_rejection['not_colour']
     assert 'rejected 1 x step_too_small' in summary.describe()
-    outputs = _by_topic(tmp_path / 'out')
+    outputs = messages_by_topic(tmp_path / 'out')
     labels = [deserialize_message(m.data, Image).header for m in outputs[f'{NODE}/labels']]
     assert labels == [images[1].header, images[3].header]
     assert len(outputs['/camera/image']) == 4
@@ -157,7 +146,7 @@ def test_real_mono8_bag_is_rejected_with_a_reason(tmp_path, pipeline):
         reader.close()
     assert (summary.frames, summary.processed, summary.rejected) == (3, 0, {'not_colour': 3})
     assert "'mono8' has no colour" in summary.first_rejection['not_colour']
-    assert [len(v) for v in _by_topic(tmp_path / 'out').values()] == [3]
+    assert [len(v) for v in messages_by_topic(tmp_path / 'out').values()] == [3]
 
 
 def test_refusals_name_what_to_change(tmp_path, pipeline):
@@ -258,4 +247,4 @@ def test_ctrl_c_leaves_an_output_bag_with_every_finished_frame(tmp_path, random_
     assert 3 <= finished < total
     assert counts == {'/camera/image': finished, f'{NODE}/labels': finished,
                       f'{NODE}/polylines': finished}
-    assert sum(1 for _ in _by_topic(out)[f'{NODE}/labels']) == finished
+    assert sum(1 for _ in messages_by_topic(out)[f'{NODE}/labels']) == finished

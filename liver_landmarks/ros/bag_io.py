@@ -135,6 +135,21 @@ def read_messages(reader: Reader, topics: Iterable[str] | None = None,
         yield message
 
 
+def messages_by_topic(path, topics: Iterable[str] | None = None) -> dict[str, list]:
+    """Open a bag, read it whole (or only ``topics``) and return topic -> messages in order.
+
+    For bags that fit in memory: reports, tests and small tools.
+    """
+    reader = open_bag(path)
+    try:
+        found = {}
+        for message in read_messages(reader, topics):
+            found.setdefault(message.topic, []).append(message)
+        return found
+    finally:
+        reader.close()
+
+
 def storage_files(reader: Reader) -> list[Path]:
     """Return the storage files of an open bag as they are on disk (compressed or not)."""
     storage = reader.storage

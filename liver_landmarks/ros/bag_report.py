@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 import struct
 
-from liver_landmarks.ros.bag_io import open_bag, read_messages
+from liver_landmarks.ros.bag_io import messages_by_topic
 import numpy as np
 
 LATENCY_KEY = 'labels'
@@ -47,17 +47,11 @@ def summarise_recording(bag_path, image_topic='/camera/image',
     """Return counts, rates and end-to-end latency (ms) of a recorded run."""
     labels_topic = f'{node_name.rstrip("/")}/{LATENCY_KEY}'
     arrivals = {image_topic: {}, labels_topic: {}}
-    diagnostics = []
-    reader = open_bag(bag_path)
-    try:
-        for message in read_messages(reader, [image_topic, labels_topic, DIAGNOSTICS_TOPIC]):
-            if message.topic == DIAGNOSTICS_TOPIC:
-                diagnostics.append((message.log_time_ns, message.data))
-                continue
-            arrivals[message.topic].setdefault(header_stamp_ns(message.data),
-                                               message.log_time_ns)
-    finally:
-        reader.close()
+    recorded = messages_by_topic(bag_path, [image_topic, labels_topic, DIAGNOSTICS_TOPIC])
+    for topic in (image_topic, labels_topic):
+        for message in recorded.get(topic, []):
+            arrivals[topic].setdefault(header_stamp_ns(message.data), message.log_time_ns)
+    diagnostics = [(m.log_time_ns, m.data) for m in recorded.get(DIAGNOSTICS_TOPIC, [])]
     inputs, outputs = arrivals[image_topic], arrivals[labels_topic]
     latencies = [(outputs[stamp] - inputs[stamp]) / 1e6 for stamp in outputs if stamp in inputs]
     summary = {
@@ -125,11 +119,8 @@ def write_overlay_strip(bag_path, out_png, overlay_topic, tiles=8, tile_width=32
     from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import Image
 
-    reader = open_bag(bag_path)
-    try:
-        messages = [m.data for m in read_messages(reader, [overlay_topic])]
-    finally:
-        reader.close()
+    recorded = messages_by_topic(bag_path, [overlay_topic]).get(overlay_topic, [])
+    messages = [message.data for message in recorded]
     if not messages:
         return None
     picks = np.unique(np.linspace(0, len(messages) - 1, min(tiles, len(messages))).round())
