@@ -53,12 +53,27 @@ def dark_border_region(frame: np.ndarray, size: tuple[int, int], threshold: int)
     return touching[labels]
 
 
+def _kasa_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
+    """Return the algebraic least-squares circle ``(cx, cy, radius)`` through points, or None."""
+    design = np.column_stack([x, y, np.ones_like(x)])
+    solution, _, rank, _ = np.linalg.lstsq(design, -(x * x + y * y), rcond=None)
+    if rank < 3:
+        return None
+    cx, cy = -solution[0] / 2.0, -solution[1] / 2.0
+    radius_sq = cx * cx + cy * cy - solution[2]
+    if radius_sq <= 0:
+        return None
+    return float(cx), float(cy), float(np.sqrt(radius_sq))
+
+
 def fit_circle(outside: np.ndarray) -> tuple[float, float, float] | None:
     """Fit a circle to the boundary between the view and the outside region.
 
-    The boundary is every inside pixel with an outside 4-neighbour; the fit is Kasa's
-    algebraic least squares on pixel centres. Returns ``(cx, cy, radius)`` in pixels,
-    or None when fewer than three boundary pixels exist or they are collinear.
+    The boundary is every inside pixel with an outside 4-neighbour. Kasa's algebraic
+    least squares on their centres gives a first circle; boundary pixels farther than
+    ``max(1.5, 3 x median)`` px from it (e.g. round a dark instrument reaching the
+    rim) are dropped and the fit repeated, twice. Returns ``(cx, cy, radius)`` in
+    pixels, or None when fewer than three boundary pixels exist or they are collinear.
     """
     inside = ~outside
     touches = np.zeros_like(outside)
@@ -67,20 +82,19 @@ def fit_circle(outside: np.ndarray) -> tuple[float, float, float] | None:
     touches[:, 1:] |= outside[:, :-1]
     touches[:, :-1] |= outside[:, 1:]
     ys, xs = np.nonzero(inside & touches)
-    if xs.size < 3:
-        return None
-    x = xs.astype(np.float64)
-    y = ys.astype(np.float64)
-    design = np.column_stack([x, y, np.ones_like(x)])
-    solution, _, rank, _ = np.linalg.lstsq(design, -(x * x + y * y), rcond=None)
-    if rank < 3:
-        return None
-    d, e, f = solution
-    cx, cy = -d / 2.0, -e / 2.0
-    radius_sq = cx * cx + cy * cy - f
-    if radius_sq <= 0:
-        return None
-    return float(cx), float(cy), float(np.sqrt(radius_sq))
+    x, y = xs.astype(np.float64), ys.astype(np.float64)
+    circle = None
+    for _ in range(3):
+        if x.size < 3:
+            return circle
+        circle = _kasa_fit(x, y)
+        if circle is None:
+            return None
+        cx, cy, radius = circle
+        residual = np.abs(np.hypot(x - cx, y - cy) - radius)
+        close = residual <= max(1.5, 3.0 * float(np.median(residual)))
+        x, y = x[close], y[close]
+    return circle
 
 
 def field_of_view_mask(frame: np.ndarray | None, size: tuple[int, int],
@@ -93,12 +107,14 @@ def field_of_view_mask(frame: np.ndarray | None, size: tuple[int, int],
         method: ``'threshold'``, ``'circle'`` or ``'none'`` (see the module docstring).
         threshold: dark-pixel threshold, 0..255.
 
-    Example, ``'circle'`` (``#`` dark, ``o`` dim rim above threshold)::
+    Example (``#`` dark, ``.`` bright; result ``X`` inside, ``-`` outside)::
 
-        frame            threshold        circle
-        ###....###       ...XXXX...       ....XX....
-        #o......o#  ->   .XXXXXXXX.  or   ..XXXXXX..     (X = inside)
-        ###....###       ...XXXX...       ....XX....
+        frame          threshold      circle
+        ##....##       --XXXX--       --XXXX--
+        #.......  ->   -XXXXXXX  or   -XXXXXXX
+        #...####       -XXX----       -XXXXXXX    <- a dark tool reaching the rim:
+        ##....##       --XXXX--       --XXXX--       outside by threshold, inside
+                                                     the fitted circle
     """
     rows, cols = size
     if frame is None or method == 'none':

@@ -26,7 +26,8 @@ def bridges(graph: SkeletonGraph, max_gap_px: float) -> list[tuple[tuple[int, in
     """Return the lines ``((x0, y0), (x1, y1))`` that join close fragments of a skeleton.
 
     End-point pairs of different components are taken in order of increasing
-    distance (pixel centre to pixel centre; ties by node order); a pair whose
+    distance (pixel centre to pixel centre; ties by the raster order of the first,
+    then the second end point); a pair whose
     fragments are not yet connected gets a line, Kruskal style, so each pair of
     fragments is linked at most once and no loops appear. Closed loops have no end
     points and are never joined. Coordinates are those of the graph (absolute).
@@ -35,8 +36,11 @@ def bridges(graph: SkeletonGraph, max_gap_px: float) -> list[tuple[tuple[int, in
         return []
     ends = end_points(graph)
     rows, cols, owner = graph.rows[ends], graph.cols[ends], graph.component[ends]
-    distance = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
-    first, second = np.nonzero((distance <= max_gap_px) & (owner[:, None] < owner[None, :]))
+    row_steps, col_steps = rows[:, None] - rows[None, :], cols[:, None] - cols[None, :]
+    distance = np.sqrt(row_steps * row_steps + col_steps * col_steps)
+    first, second = np.nonzero((distance <= max_gap_px) & (owner[:, None] != owner[None, :]))
+    ordered = first < second
+    first, second = first[ordered], second[ordered]
     if first.size == 0:
         return []
     order = np.lexsort((second, first, distance[first, second]))

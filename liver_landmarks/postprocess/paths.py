@@ -154,9 +154,13 @@ def order_graph(graph: SkeletonGraph, min_branch_length_px: float) -> list[np.nd
 
 
 def longest_first(graph: SkeletonGraph, paths: list[np.ndarray]) -> list[np.ndarray]:
-    """Sort node-index paths by decreasing arc length, then by first point ``(x, y)``."""
+    """Sort node-index paths by decreasing arc length, then by first and last point ``(x, y)``.
+
+    Two different paths never share both end points, so the order is total.
+    """
     keys = [(-polyline_length(graph, nodes), int(graph.cols[nodes[0]]),
-             int(graph.rows[nodes[0]]), position) for position, nodes in enumerate(paths)]
+             int(graph.rows[nodes[0]]), int(graph.cols[nodes[-1]]), int(graph.rows[nodes[-1]]),
+             position) for position, nodes in enumerate(paths)]
     return [paths[key[-1]] for key in sorted(keys)]
 
 
@@ -178,7 +182,7 @@ def order_skeleton(skeleton: np.ndarray, min_branch_length_px: float = 10.0,
 
     Result:
         ``(N, 2)`` float32 ``(x, y)`` pixel coordinates per polyline, ordered along the
-        curve, longest polyline first (ties: smaller first point ``(x, y)``). An isolated
+        curve, longest polyline first (ties: smaller first, then last, point ``(x, y)``). An isolated
         pixel gives a one-point polyline; an empty skeleton gives ``[]``.
 
     Example (``1`` main path, ``2`` branch, ``s`` a spur below the threshold)::

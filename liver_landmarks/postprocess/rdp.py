@@ -6,17 +6,23 @@ from liver_landmarks.postprocess.grouping import run_starts
 import numpy as np
 
 
-def segment_distances(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Return each point's Euclidean distance to its segment ``starts[i]``-``ends[i]``.
+def segment_distances(x, y, start_x, start_y, end_x, end_y) -> np.ndarray:
+    """Return each point's Euclidean distance to its segment ``start[i]``-``end[i]``.
 
-    All three are complex arrays ``x + iy`` of the same length; a zero-length segment
-    measures to its point.
+    All six are float64 arrays of the same length; a zero-length segment measures to
+    its point. Only correctly rounded operations (+, -, *, /, sqrt, min, max) are used,
+    one per array operation, so any implementation that follows the same steps gets
+    bit-identical distances.
     """
-    direction = ends - starts
-    offsets = points - starts
-    length_sq = direction.real * direction.real + direction.imag * direction.imag
-    along = (offsets * direction.conj()).real / np.where(length_sq > 0.0, length_sq, 1.0)
-    return np.abs(offsets - np.minimum(np.maximum(along, 0.0), 1.0) * direction)
+    direction_x, direction_y = end_x - start_x, end_y - start_y
+    offset_x, offset_y = x - start_x, y - start_y
+    length_sq = direction_x * direction_x + direction_y * direction_y
+    along = (offset_x * direction_x + offset_y * direction_y) / np.where(
+        length_sq > 0.0, length_sq, 1.0)
+    along = np.minimum(np.maximum(along, 0.0), 1.0)
+    across_x = offset_x - along * direction_x
+    across_y = offset_y - along * direction_y
+    return np.sqrt(across_x * across_x + across_y * across_y)
 
 
 def simplify_rdp_many(polylines: list[np.ndarray], epsilon: float) -> list[np.ndarray]:
@@ -32,7 +38,7 @@ def simplify_rdp_many(polylines: list[np.ndarray], epsilon: float) -> list[np.nd
         return []
     points = np.concatenate([np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
                              for polyline in polylines])
-    complex_points = points[:, 0] + 1j * points[:, 1]
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
     bounds = np.cumsum([0] + lengths)
     keep = np.zeros(len(points), dtype=bool)
     first_of = np.repeat(bounds[:-1], lengths)
@@ -42,8 +48,8 @@ def simplify_rdp_many(polylines: list[np.ndarray], epsilon: float) -> list[np.nd
     open_points = np.flatnonzero(~keep)
     starts, ends = first_of[open_points], last_of[open_points]
     while open_points.size:
-        distances = segment_distances(complex_points[open_points], complex_points[starts],
-                                      complex_points[ends])
+        distances = segment_distances(x[open_points], y[open_points], x[starts], y[starts],
+                                      x[ends], y[ends])
         # Farthest point per segment; the stable sort keeps the first of equals first.
         by_segment = np.lexsort((-distances, starts))
         farthest = by_segment[run_starts(starts[by_segment])]
