@@ -1,0 +1,91 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""The newest-frame slot and the worker thread that keep the node from falling behind.
+
+The subscription callback only puts frames into a one-slot buffer; a worker thread
+takes the newest and runs the model. A frame that is replaced before the worker gets
+to it is dropped (and counted by the caller), so however fast frames arrive at most
+one waits and memory stays flat.
+"""
+
+import threading
+
+
+class NewestFrameSlot:
+    """A thread-safe buffer of one item where a new item replaces the waiting one."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._item = None
+        self._closed = False
+
+    def put(self, item) -> bool:
+        """Store ``item``; return True when it replaced one that was never taken."""
+        with self._condition:
+            replaced = self._item is not None
+            self._item = item
+            self._condition.notify()
+            return replaced
+
+    def take(self, timeout: float | None = None):
+        """Return the waiting item, waiting up to ``timeout`` s; None on timeout or close."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._item is not None or self._closed, timeout)
+            item, self._item = self._item, None
+            return item
+
+    def clear(self) -> bool:
+        """Drop the waiting item, if any; return True when there was one."""
+        with self._condition:
+            dropped = self._item is not None
+            self._item = None
+            return dropped
+
+    def close(self):
+        """Wake every waiting :meth:`take`; later takes return at once."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def reopen(self):
+        """Make :meth:`take` block again after :meth:`close`."""
+        with self._condition:
+            self._closed = False
+
+
+class FrameWorker:
+    """A daemon thread that hands each item taken from a :class:`NewestFrameSlot` to ``handle``.
+
+    ``handle`` must not raise; if it does, ``on_error(error)`` is called and the
+    thread goes on with the next item, because one bad frame must not stop the node.
+    """
+
+    def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker'):
+        self._slot = slot
+        self._handle = handle
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self):
+        """Start taking frames."""
+        self._slot.reopen()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop after the frame in hand, if any; return True when the thread has ended."""
+        self._stop.set()
+        self._slot.close()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self):
+        while not self._stop.is_set():
+            item = self._slot.take(timeout=0.5)
+            if item is None or self._stop.is_set():
+                continue
+            try:
+                self._handle(item)
+            except Exception as error:  # noqa: BLE001 - reported; the next frame must still run
+                self._on_error(error)

@@ -1,0 +1,220 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""Parameters of the segmentation node: declarations, validation, model card resolution.
+
+Every message here says how to fix the problem, because the person who reads it is
+setting up a node in an operating room, not reading this code.
+"""
+
+from dataclasses import dataclass, fields, MISSING, replace
+import math
+from pathlib import Path
+import sys
+
+from liver_landmarks.postprocess.config import FOV_METHODS, PostProcessConfig
+from rcl_interfaces.msg import (
+    FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType)
+
+BACKENDS = ('auto', 'torch', 'openvino', 'tensorrt')
+DEVICES = ('auto', 'cpu', 'cuda')
+RELIABILITIES = ('best_effort', 'reliable')
+
+#: Where the node's parameters live in a source checkout and in an installed share dir.
+PARAMS_FILE = 'config/segment.yaml'
+
+
+class ConfigurationError(ValueError):
+    """A parameter value the node cannot work with; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One declared parameter: default, description, and what values it accepts."""
+
+    name: str
+    default: object
+    description: str
+    choices: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    read_only: bool = False
+
+    def descriptor(self) -> ParameterDescriptor:
+        """Return the ``ParameterDescriptor`` that ``ros2 param describe`` shows."""
+        descriptor = ParameterDescriptor(
+            name=self.name, type=_parameter_type(self.default), description=self.description,
+            read_only=self.read_only)
+        if self.choices:
+            descriptor.additional_constraints = 'one of: ' + ', '.join(self.choices)
+        if isinstance(self.default, bool) or self.minimum is None:
+            return descriptor
+        if isinstance(self.default, int):
+            descriptor.integer_range = [IntegerRange(
+                from_value=int(self.minimum), to_value=int(self.maximum), step=1)]
+        elif isinstance(self.default, float):
+            descriptor.floating_point_range = [FloatingPointRange(
+                from_value=float(self.minimum), to_value=float(self.maximum), step=0.0)]
+        return descriptor
+
+    def check(self, value):
+        """Raise :class:`ConfigurationError` when ``value`` is not acceptable."""
+        if self.choices and value not in self.choices:
+            raise ConfigurationError(
+                f'{self.name} {value!r} is not one of {", ".join(self.choices)}: set {self.name} '
+                f'to one of them in {PARAMS_FILE} or with -p {self.name}:=VALUE')
+        if self.minimum is not None and not isinstance(value, (bool, str)):
+            if not (self.minimum <= value <= self.maximum) or \
+                    (isinstance(value, float) and math.isnan(value)):
+                raise ConfigurationError(
+                    f'{self.name} {value!r} is outside [{self.minimum}, {self.maximum}]: '
+                    f'set {self.name} within that range in {PARAMS_FILE}')
+
+
+def _parameter_type(value) -> int:
+    if isinstance(value, bool):
+        return ParameterType.PARAMETER_BOOL
+    if isinstance(value, int):
+        return ParameterType.PARAMETER_INTEGER
+    if isinstance(value, float):
+        return ParameterType.PARAMETER_DOUBLE
+    return ParameterType.PARAMETER_STRING
+
+
+NODE_PARAMETERS = (
+    ParameterSpec('model_card', '', 'Path of the model card JSON (architecture, weights file, '
+                  'sha256). Empty: the model shipped in share/liver_landmarks/models.'),
+    ParameterSpec('backend', 'auto', 'Inference backend; auto picks TensorRT on a CUDA GPU '
+                  'when available, else OpenVINO on CPU, else PyTorch.', choices=BACKENDS),
+    ParameterSpec('device', 'auto', 'Device the backend runs on; auto prefers cuda.',
+                  choices=DEVICES),
+    ParameterSpec('input_reliability', 'best_effort', 'Reliability of the image subscription; '
+                  'best_effort matches both reliable and best-effort publishers.',
+                  choices=RELIABILITIES, read_only=True),
+    ParameterSpec('max_frame_age_s', 1.0, 'Frames whose header stamp is older than this '
+                  '(node clock, so use_sim_time works) are dropped and counted; 0 disables.',
+                  minimum=0.0, maximum=3600.0),
+    ParameterSpec('input_timeout_s', 2.0, 'Diagnostics turn WARN when no frame has arrived '
+                  'for this long while active.', minimum=0.1, maximum=3600.0),
+    ParameterSpec('autostart', True, 'Walk the lifecycle to active at start-up, so the node '
+                  'works without a lifecycle manager.'),
+)
+
+#: Descriptions and ranges of the post-processing settings named in the architecture contract.
+_POSTPROCESS_DETAILS = {
+    'fov_method': ('How the endoscope field of view is found: threshold (all channels <= '
+                   'fov_threshold is outside), circle, or none.', {}),
+    'fov_threshold': ('Pixels whose every channel is at or below this are outside the field '
+                      'of view (0..255).', {'minimum': 0, 'maximum': 255}),
+    'ligament_cull': ('Drop ligament pixels outside the liver silhouette.', {}),
+    'join_gap_px': ('Join polyline ends closer than this (pixels at 416x320).',
+                    {'minimum': 0.0, 'maximum': 1000.0}),
+    'min_branch_length_px': ('Drop skeleton spurs shorter than this (pixels at 416x320).',
+                             {'minimum': 0.0, 'maximum': 1000.0}),
+    'rdp_epsilon_px': ('Ramer-Douglas-Peucker tolerance (pixels at 416x320).',
+                       {'minimum': 0.0, 'maximum': 100.0}),
+    'sample_step_px': ('Spacing of the output polyline points, in input-image pixels.',
+                       {'minimum': 0.1, 'maximum': 1000.0}),
+    'line_thickness_px': ('Width of the re-drawn labels at 1080 rows, scaled with the '
+                          'image height.', {'minimum': 0.5, 'maximum': 200.0}),
+    'min_polyline_length_px': ('Drop whole polylines shorter than this (pixels at 416x320).',
+                               {'minimum': 0.0, 'maximum': 10000.0}),
+}
+
+
+def _postprocess_spec(field) -> ParameterSpec | None:
+    default = field.default
+    if default is MISSING and field.default_factory is not MISSING:
+        default = field.default_factory()
+    if not isinstance(default, (bool, int, float, str)):
+        return None  # not expressible as a ROS parameter; stays at its default
+    description, limits = _POSTPROCESS_DETAILS.get(field.name, (
+        field.metadata.get('description', f'Post-processing setting {field.name} '
+                           '(see liver_landmarks.postprocess.PostProcessConfig).'), {}))
+    if not limits and isinstance(default, (int, float)) and not isinstance(default, bool):
+        limits = {'minimum': type(default)(0), 'maximum': type(default)(100000)}
+    choices = FOV_METHODS if field.name == 'fov_method' else ()
+    return ParameterSpec(field.name, default, description, choices=choices, **limits)
+
+
+POSTPROCESS_PARAMETERS = tuple(
+    spec for spec in map(_postprocess_spec, fields(PostProcessConfig)) if spec is not None)
+ALL_PARAMETERS = NODE_PARAMETERS + POSTPROCESS_PARAMETERS
+SPECS = {spec.name: spec for spec in ALL_PARAMETERS}
+#: Parameters read only at configure; changing them needs cleanup + configure.
+MODEL_PARAMETERS = ('model_card', 'backend', 'device')
+
+
+def postprocess_config(values: dict, base: PostProcessConfig | None = None) -> PostProcessConfig:
+    """Build a :class:`PostProcessConfig` from parameter values, or explain what is wrong."""
+    changes = {name: value for name, value in values.items()
+               if name in SPECS and SPECS[name] in POSTPROCESS_PARAMETERS}
+    for name, value in changes.items():
+        SPECS[name].check(value)
+    try:
+        return replace(base or PostProcessConfig(), **changes)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(
+            f'post-processing settings {sorted(changes)} refused: {error}: correct them in '
+            f'{PARAMS_FILE}') from error
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Validated parameter values the node configures itself with."""
+
+    model_card: Path
+    backend: str
+    device: str
+    input_reliability: str
+    max_frame_age_s: float
+    input_timeout_s: float
+    autostart: bool
+    postprocess: PostProcessConfig
+
+
+def shipped_model_dirs() -> list[Path]:
+    """Folders searched for a model card when ``model_card`` is empty, in order."""
+    folders = []
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        folders.append(Path(get_package_share_directory('liver_landmarks')) / 'models')
+    except Exception:  # noqa: BLE001 - no ament index outside a ROS 2 install
+        pass
+    folders.append(Path(sys.prefix) / 'share' / 'liver_landmarks' / 'models')
+    folders.append(Path(__file__).resolve().parents[2] / 'models')
+    return folders
+
+
+def resolve_model_card(value: str) -> Path:
+    """Return the model card file ``value`` names, or the shipped one when it is empty."""
+    if value:
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else Path.cwd() / path
+        if not path.is_file():
+            raise ConfigurationError(
+                f'model_card {value!r} is not a file (looked at {path}): set model_card to a '
+                f'model card JSON, or leave it empty for the shipped model')
+        return path.resolve()
+    searched = shipped_model_dirs()
+    for folder in searched:
+        cards = sorted(folder.glob('*.json')) if folder.is_dir() else []
+        if cards:
+            return cards[0].resolve()
+    raise ConfigurationError(
+        'model_card is empty and no shipped model card (*.json) is in '
+        + ', '.join(str(folder) for folder in searched)
+        + ': set model_card to a model card JSON written by the training package')
+
+
+def read_settings(values: dict) -> NodeSettings:
+    """Validate every parameter value and resolve the model card; raise ConfigurationError."""
+    for spec in NODE_PARAMETERS:
+        spec.check(values[spec.name])
+    return NodeSettings(
+        model_card=resolve_model_card(values['model_card']),
+        backend=values['backend'], device=values['device'],
+        input_reliability=values['input_reliability'],
+        max_frame_age_s=float(values['max_frame_age_s']),
+        input_timeout_s=float(values['input_timeout_s']),
+        autostart=bool(values['autostart']),
+        postprocess=postprocess_config(values))
