@@ -34,6 +34,8 @@ from scipy.special import ndtri
 REFERENCE_ROWS = 1080
 #: Effects that :attr:`SyntheticConfig.disabled_effects` can switch off.
 EFFECTS = frozenset({'specular', 'smoke', 'lighting', 'blur', 'noise'})
+#: From this many rows on, curve distance fields are computed at half size (speed).
+_HALF_SIZE_FIELDS_FROM_ROWS = 720
 #: Fraction of the ligament's length over which it fades into the organ at its lower end.
 _LIGAMENT_FADE = 0.06
 #: Standard normal quantiles of 256 equally likely codes: Gaussian pixel noise from uint8
@@ -217,25 +219,22 @@ class _Renderer:
 
         The distance transform's labels give every pixel its nearest curve pixel; that
         pixel's nearest vertex gives the normal, the taper and the exact (sub-pixel)
-        curve position, so the signed offset is smooth across the curve.
+        curve position, so the signed offset is smooth across the curve. Frames of
+        720 rows or more are computed at half size and interpolated: the fields are
+        smooth, and the signed offset, which makes the sharp edges, is linear
+        across the curve, so interpolation keeps it exact.
         """
-        pixels = np.round(points * 8).astype(np.int32)
-        canvas = np.full((self.height, self.width), 255, np.uint8)
-        cv2.polylines(canvas, [pixels.reshape(-1, 1, 2)], False, 0, 1, cv2.LINE_8, shift=3)
-        distance, labels = cv2.distanceTransformWithLabels(
-            canvas, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-        rows, cols = np.nonzero(canvas == 0)   # row-major, the order of the labels
-        tangents = np.gradient(points, axis=0)
-        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-9
-        vertex = _nearest_vertex(points, np.stack([cols, rows], axis=1).astype(np.float64))
-        normal_x, normal_y = -tangents[vertex, 1], tangents[vertex, 0]
-        table = np.zeros((len(rows) + 1, 4), np.float32)
-        table[1:, 0], table[1:, 1] = normal_x, normal_y
-        table[1:, 2] = -(points[vertex, 0] * normal_x + points[vertex, 1] * normal_y)
-        table[1:, 3] = taper[vertex]
-        nearest = table[labels]
-        signed = nearest[..., 0] * self.xs + nearest[..., 1] * self.ys + nearest[..., 2]
-        return distance, signed, nearest[..., 3]
+        if self.height < _HALF_SIZE_FIELDS_FROM_ROWS:
+            return _curve_field(points, taper, self.width, self.height)
+        half = (self.width + 1) // 2, (self.height + 1) // 2
+        # Pixel centres map as x_half = (x + 0.5) / 2 - 0.5, as cv2.resize assumes.
+        fields = _curve_field((points + 0.5) / 2.0 - 0.5, taper, *half)
+        size = (self.width, self.height)
+        distance, signed, near_taper = (
+            cv2.resize(field_, size, interpolation=cv2.INTER_LINEAR) for field_ in fields)
+        distance *= 2.0
+        signed *= 2.0
+        return distance, signed, near_taper
 
     # -- scene ---------------------------------------------------------------------
     def render(self):
@@ -600,6 +599,29 @@ def _lerp(layer, target, amount):
     result *= amount
     result += layer
     return result
+
+
+def _curve_field(points, taper, width, height):
+    """Compute :meth:`_Renderer._curve_field`'s fields on a width x height pixel grid."""
+    pixels = np.round(points * 8).astype(np.int32)
+    canvas = np.full((height, width), 255, np.uint8)
+    cv2.polylines(canvas, [pixels.reshape(-1, 1, 2)], False, 0, 1, cv2.LINE_8, shift=3)
+    distance, labels = cv2.distanceTransformWithLabels(
+        canvas, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    rows, cols = np.nonzero(canvas == 0)   # row-major, the order of the labels
+    tangents = np.gradient(points, axis=0)
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-9
+    vertex = _nearest_vertex(points, np.stack([cols, rows], axis=1).astype(np.float64))
+    normal_x, normal_y = -tangents[vertex, 1], tangents[vertex, 0]
+    table = np.zeros((len(rows) + 1, 4), np.float32)
+    table[1:, 0], table[1:, 1] = normal_x, normal_y
+    table[1:, 2] = -(points[vertex, 0] * normal_x + points[vertex, 1] * normal_y)
+    table[1:, 3] = taper[vertex]
+    nearest = table[labels]
+    xs = np.arange(width, dtype=np.float32)[None, :]
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    signed = nearest[..., 0] * xs + nearest[..., 1] * ys + nearest[..., 2]
+    return distance, signed, np.ascontiguousarray(nearest[..., 3])
 
 
 def _nearest_vertex(points, queries, chunk=4096):
