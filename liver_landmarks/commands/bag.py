@@ -206,6 +206,7 @@ def run_replay(args) -> int:
 
 def run_process(args) -> int:
     """Process a bag's images offline into a new bag and print the summary."""
+    from liver_landmarks.ros.bag_io import BagReadError
     from liver_landmarks.ros.bag_process import (BagProcessor, image_count, ProcessError,
                                                  ProcessOptions)
 
@@ -219,13 +220,17 @@ def run_process(args) -> int:
         except ProcessError as error:
             raise UserError(str(error)) from error
         processor.pipeline = _load_pipeline(args)
-        with stop_on_signals() as stop, _bag_errors_as_user_errors():
+        with stop_on_signals() as stop:
             processor.stop_event = stop
             progress = _progress(image_count(reader, processor.image_topic), 'frame',
                                  args.no_progress)
             processor.progress = progress
             try:
                 summary = processor.run()
+            except BagReadError as error:
+                # The output bag is closed and holds every frame finished before the damage.
+                print(processor.summary.describe(), file=sys.stderr)
+                raise UserError(str(error)) from error
             finally:
                 progress.close()
     finally:
