@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
 """Time the post-processing per frame on realistic masks (a benchmark, not a test).

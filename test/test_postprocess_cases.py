@@ -305,8 +305,8 @@ def test_sample_step_is_at_output_resolution():
     assert np.array_equal(resample_polyline(points[[0, -1]], 7.0)[0], points[0])
 
 
-@pytest.mark.parametrize('bad', [dict(fov_method='square'), dict(fov_threshold=300),
-                                 dict(sample_step_px=0), dict(join_gap_px=-1)])
+@pytest.mark.parametrize('bad', [{'fov_method': 'square'}, {'fov_threshold': 300},
+                                 {'sample_step_px': 0}, {'join_gap_px': -1}])
 def test_config_refuses_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         PostProcessConfig(**bad)

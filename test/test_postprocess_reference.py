@@ -72,7 +72,7 @@ def reference_join(skeleton, max_gap):
 def breadth_first(neighbours, sources, allowed):
     """Plain BFS from several sources (ascending); return visit order and predecessors."""
     queue = deque(sorted(sources))
-    predecessor = {source: None for source in sources}
+    predecessor = dict.fromkeys(sources)
     order = []
     while queue:
         node = queue.popleft()
@@ -99,7 +99,7 @@ def length(pixels, nodes):
 
 
 def reference_order(skeleton, min_branch):
-    """Main path per component by double sweep, then branches round by round."""
+    """Order a skeleton: main path per component by double sweep, then branches by rounds."""
     pixels, _, neighbours = pixel_graph(skeleton)
     everything = (lambda node: True)
     component = {}
@@ -179,7 +179,7 @@ def reference_rdp(points, epsilon):
 
 
 def reference_postprocess(class_ids, frame=None, config=PostProcessConfig(), output_size=None):
-    """The whole post-processing with the reference steps d, c, e."""
+    """Run the whole post-processing with the reference steps d, c, e."""
     working = class_ids.shape
     output_size = output_size or working
     scale = config.length_scale(working[0])
