@@ -7,7 +7,7 @@ itself residual) so that ImageNet weights can be used; the rest follows the pape
 
     encoder E1..E4 ──squeeze-excite──> skips S1..S4
     E5 ──ASPP (bridge)──> D5
-    for i = 4..1:  A = attention(S_i, D_{i+1})      # D gated by the finer skip
+    for i = 4..1:  A = attention(S_i, D_{i+1})      # D gated (sigmoid) by the finer skip
                    D_i = residual_block(concat(up(A), S_i))
     up(D1) ──ASPP──> 1x1 conv ──> logits
 
@@ -92,7 +92,13 @@ class AtrousSpatialPyramidPooling(nn.Module):
 
 
 class AttentionGate(nn.Module):
-    """ResUNet++ attention: decoder features re-weighted by the finer encoder skip."""
+    """ResUNet++ attention: decoder features re-weighted by the finer encoder skip.
+
+    The weight passes through a sigmoid. The paper's code multiplies by the raw
+    convolution instead, which squares the activations' scale at each of the four
+    decoder stages (logits near 1e22 from a randomly initialised network, beyond
+    float16's range); a gate in [0, 1] is what attention gates (Oktay et al. 2018) use.
+    """
 
     def __init__(self, skip_channels: int, decoder_channels: int):
         """Gate decoder features of ``decoder_channels`` by a skip of ``skip_channels``."""
@@ -104,7 +110,7 @@ class AttentionGate(nn.Module):
     def forward(self, skip: torch.Tensor, decoder: torch.Tensor) -> torch.Tensor:
         """Return ``decoder`` multiplied by attention computed from both inputs."""
         pooled = F.adaptive_max_pool2d(self.skip_path(skip), decoder.shape[-2:])
-        return decoder * self.attention(pooled + self.decoder_path(decoder))
+        return decoder * torch.sigmoid(self.attention(pooled + self.decoder_path(decoder)))
 
 
 class ResUNetPlusPlus(nn.Module):
