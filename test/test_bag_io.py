@@ -83,6 +83,8 @@ def test_message_class_resolves_installed_types_only():
     assert message_class('std_msgs/String') is String          # pre-Dashing spelling
     assert message_class('no_such_pkg/msg/Thing') is None
     assert message_class('os/msg/system') is None               # not a message module
+    assert message_class('email/mime/text') is None             # only PKG.msg modules
+    assert message_class('sensor_msgs/msg/Metaclass_Image') is None  # not a message class
     assert message_class('../../etc') is None
 
 

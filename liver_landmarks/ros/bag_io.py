@@ -189,16 +189,23 @@ def normalise_type_name(type_name: str) -> str:
 
 
 def message_class(type_name: str):
-    """Return the rclpy message class for a type name, or None when it is not installed."""
+    """Return the rclpy message class for a type name, or None when it is not installed.
+
+    The name comes from a bag, so only ``PKG.msg`` modules are imported, and only a
+    generated ROS message class (one with type support) is returned.
+    """
     parts = normalise_type_name(type_name).split('/')
-    if len(parts) != 3 or not all(part.isidentifier() for part in parts):
+    if len(parts) != 3 or parts[1] != 'msg' or not all(part.isidentifier() for part in parts):
         return None
     package, interface, name = parts
     try:
         module = importlib.import_module(f'{package}.{interface}')
     except ImportError:
         return None
-    return getattr(module, name, None)
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type) or not hasattr(type(cls), '_TYPE_SUPPORT'):
+        return None
+    return cls
 
 
 def ros_type_name(msg_or_class) -> str:
