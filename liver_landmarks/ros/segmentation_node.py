@@ -357,6 +357,11 @@ class SegmentationNode(LifecycleNode):
 
     def publish_diagnostics(self):
         """Publish one ``DiagnosticArray`` about the node (steady 1 Hz timer)."""
+        self._diagnostics_publisher.publish(
+            build_array(self.get_clock().now().to_msg(), [self.diagnostic_status()]))
+
+    def diagnostic_status(self) -> DiagnosticStatus:
+        """Return the node's status now: level, message, identity, rates, latency, counts."""
         level, message = DiagnosticStatus.OK, self.lifecycle_state
         if self.lifecycle_state == 'unconfigured' and self.configure_error:
             level, message = DiagnosticStatus.ERROR, f'configure failed: {self.configure_error}'
@@ -371,27 +376,33 @@ class SegmentationNode(LifecycleNode):
         identity = {'state': self.lifecycle_state, **self._identity}
         if self._subscription is not None:
             identity['input_topic'] = self._subscription.topic_name
-        status = build_status(f'{self.get_name()}: segmentation', level, message,
-                              health_values(self.health, identity),
-                              hardware_id=self._identity.get('device', ''))
-        self._diagnostics_publisher.publish(
-            build_array(self.get_clock().now().to_msg(), [status]))
+        return build_status(f'{self.get_name()}: segmentation', level, message,
+                            health_values(self.health, identity),
+                            hardware_id=self._identity.get('device', ''))
 
 
-#: Where in the package an exception arose -> the stage it is counted under.
+#: Source of the innermost package frame of a traceback -> the stage it is counted under.
 _STAGE_OF_SOURCE = (('/postprocess/', 'postprocess'), ('/backends/', 'inference'),
-                    ('/model/', 'inference'), ('preprocess.py', 'preprocess'),
-                    ('/ros/', 'publish'), ('overlay.py', 'publish'))
+                    ('/model/', 'inference'), ('/preprocess.py', 'preprocess'),
+                    ('/ros/messages.py', 'publish'), ('/ros/image_conversion.py', 'publish'),
+                    ('/overlay.py', 'publish'))
+#: Calls in pipeline.py -> the stage they run, for faults raised by code outside the package.
+_STAGE_OF_PIPELINE_CALL = (('self.preprocessor', 'preprocess'), ('self.backend', 'inference'),
+                           ('self.postprocessor', 'postprocess'))
 
 
 def failed_stage(error: BaseException) -> str:
-    """Name the pipeline stage an exception came from, by the innermost package frame."""
+    """Name the pipeline stage an exception came from; ``'processing'`` when unclear."""
     stage = 'processing'
     for frame in traceback.extract_tb(error.__traceback__):
         path = frame.filename.replace('\\', '/')
         if '/liver_landmarks/' not in path:
             continue
-        stage = next((name for part, name in _STAGE_OF_SOURCE if part in path), stage)
+        if path.endswith('/liver_landmarks/pipeline.py'):
+            rules, text = _STAGE_OF_PIPELINE_CALL, frame.line or ''
+        else:
+            rules, text = _STAGE_OF_SOURCE, path
+        stage = next((name for part, name in rules if part in text), stage)
     return stage
 
 

@@ -1,0 +1,207 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""The segmentation node in this process: start-up faults, run-time faults, 8K, best effort.
+
+Frames are handed to the node's subscription callback directly where the test is
+about what the node does with them, and go over real loopback DDS where it is about
+the subscription's QoS.
+"""
+
+import shutil
+import threading
+import time
+
+from liver_landmarks.pipeline import Pipeline
+from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+from liver_landmarks.ros.node_client import NodeClient
+from liver_landmarks.ros.segmentation_node import SegmentationNode
+from liver_landmarks.testing import synthetic_frame
+import numpy as np
+import pytest
+import rclpy
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+import torch
+
+pytestmark = [pytest.mark.dds]
+
+FAULT_VALUE = 7  # frames of this grey make the fault-injecting post-processor raise
+
+
+@pytest.fixture
+def context():
+    """Give each test its own ROS context, shut down afterwards."""
+    ros_context = rclpy.Context()
+    rclpy.init(context=ros_context)
+    yield ros_context
+    if ros_context.ok():
+        rclpy.shutdown(context=ros_context)
+
+
+def make_node(context, random_model_card, node_name='segmentation_node', **overrides):
+    """Build a node with the random model on PyTorch/CPU plus ``overrides``."""
+    values = {'model_card': str(random_model_card), 'backend': 'torch', 'device': 'cpu',
+              **overrides}
+    return SegmentationNode(node_name, context=context, parameter_overrides=[
+        Parameter(name, value=value) for name, value in values.items()])
+
+
+@pytest.fixture
+def active_node(context, random_model_card):
+    """Yield an autostarted (active) node; shut it down afterwards."""
+    node = make_node(context, random_model_card)
+    assert node.autostart()
+    yield node
+    node.finish()
+    node.destroy_node()
+
+
+def _frame_msg(node, image, encoding='rgb8'):
+    msg = numpy_to_image_msg(image, encoding)
+    msg.header.stamp = node.get_clock().now().to_msg()
+    msg.header.frame_id = 'camera'
+    return msg
+
+
+def _wait_counts(node, predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = node.health.counts()
+        if predicate(counts):
+            return counts
+        time.sleep(0.02)
+    raise AssertionError(f'counts never satisfied the condition: {node.health.counts()}')
+
+
+def _finished(counts):
+    return counts['processed'] + sum(
+        count for key, count in counts.items() if key.endswith('_errors'))
+
+
+def _feed(node, image, encoding='rgb8'):
+    """Hand one frame to the node and wait until the worker is done with it."""
+    done = _finished(node.health.counts())
+    node.on_image(_frame_msg(node, image, encoding))
+    return _wait_counts(node, lambda counts: _finished(counts) > done)
+
+
+def test_without_autostart_the_node_waits_unconfigured(context, random_model_card):
+    node = make_node(context, random_model_card, autostart=False)
+    try:
+        assert node.autostart() is False
+        assert node.lifecycle_state == 'unconfigured' and node.pipeline is None
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.lifecycle_state == 'inactive' and node.pipeline is not None
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert node.lifecycle_state == 'active'
+        assert node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
+        assert node.lifecycle_state == 'finalized' and node.pipeline is None
+    finally:
+        node.destroy_node()
+
+
+def _corrupt_weights(card_path, tmp_path):
+    for path in card_path.parent.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    weights = next(tmp_path.glob('*.safetensors'))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    return tmp_path / card_path.name
+
+
+@pytest.mark.parametrize('case, overrides, words', [
+    ('unknown backend', {'backend': 'foo'},
+     "backend 'foo' is not one of auto, torch, openvino, tensorrt: set backend"),
+    ('unknown device', {'device': 'gpu0'}, "device 'gpu0' is not one of auto, cpu, cuda"),
+    ('missing model card', {'model_card': '/nonexistent/model.json'},
+     "model_card '/nonexistent/model.json' is not a file"),
+    ('unknown fov method', {'fov_method': 'oval'}, 'is not one of threshold, circle, none'),
+    ('weights hash mismatch', {'model_card': 'CORRUPT'}, 'sha256'),
+    ('cuda absent', {'device': 'cuda'}, 'cuda'),
+])
+def test_configure_refuses_with_a_message_that_says_how_to_fix_it(
+        context, random_model_card, tmp_path, case, overrides, words):
+    if case == 'cuda absent' and torch.cuda.is_available():
+        pytest.skip('this machine has CUDA')
+    if overrides.get('model_card') == 'CORRUPT':
+        overrides = {'model_card': str(_corrupt_weights(random_model_card, tmp_path))}
+    node = make_node(context, random_model_card, **overrides)
+    try:
+        assert node.autostart() is False
+        assert node.lifecycle_state == 'unconfigured' and node.pipeline is None
+        assert words in node.configure_error
+        status = node.diagnostic_status()
+        assert status.level == status.ERROR and words in status.message
+    finally:
+        node.destroy_node()
+
+
+def test_an_out_of_range_start_up_value_is_refused_naming_it(context, random_model_card):
+    with pytest.raises(InvalidParameterValueException, match='fov_threshold'):
+        make_node(context, random_model_card, fov_threshold=300)
+
+
+class FaultInjectingPostProcessor(PostProcessor):
+    """The real post-processor, except that it raises on frames of one grey level."""
+
+    def __call__(self, class_ids, frame=None, output_size=None):
+        """Raise ValueError for a frame of grey ``FAULT_VALUE``, else post-process it."""
+        if frame is not None and frame.max() == FAULT_VALUE == frame.min():
+            raise ValueError('injected fault')
+        return super().__call__(class_ids, frame=frame, output_size=output_size)
+
+
+def test_a_post_processing_fault_is_counted_logged_once_and_the_node_goes_on(
+        active_node, capfd):
+    real = active_node.pipeline
+    active_node.pipeline = Pipeline(real.backend, real.preprocessor,
+                                    FaultInjectingPostProcessor(real.config))
+    faulty = np.full((48, 64, 3), FAULT_VALUE, dtype=np.uint8)
+    _feed(active_node, faulty)
+    counts = _feed(active_node, faulty)
+    assert counts['postprocess_errors'] == 2
+    assert counts['errors.postprocess.ValueError'] == 2
+    processed = counts['processed']
+    counts = _feed(active_node, synthetic_frame(64, 48))
+    assert counts['processed'] == processed + 1
+    log = capfd.readouterr().err
+    assert log.count('postprocess of a frame raised ValueError: injected fault') == 1
+
+
+def test_an_8k_frame_is_processed(active_node):
+    # Tiled: rendering a synthetic frame at 8K directly costs many seconds.
+    counts = _feed(active_node, np.tile(synthetic_frame(480, 270, seed=1), (16, 16, 1)))
+    assert counts['processed'] == 1
+    assert counts['rejected'] == 0 and counts['postprocess_errors'] == 0
+
+
+def test_default_best_effort_input_matches_a_reliable_publisher(context, random_model_card):
+    node = make_node(context, random_model_card)
+    assert node.get_parameter('input_reliability').value == 'best_effort'
+    assert node.autostart()
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    client = NodeClient('/segmentation_node', image_topic='/image',
+                        keys=('labels', 'polylines'))
+    try:
+        assert client.wait_until_connected(timeout=60.0)
+        # Small frames: best-effort samples of more than about 64 KB are lost over the
+        # loopback profile's UDP (docs/node.md).
+        frame = synthetic_frame(64, 48)
+        for _ in range(20):
+            stamp = client.publish_frame(frame)
+            if client.wait_for_outputs(stamp, timeout=3.0) is not None:
+                break
+        else:
+            pytest.fail(f'no frame got through best effort: {node.health.counts()}')
+    finally:
+        client.close()
+        executor.shutdown(timeout_sec=5.0)
+        node.finish()
+        node.destroy_node()
