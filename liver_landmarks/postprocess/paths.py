@@ -108,7 +108,7 @@ def _claims(predecessors: np.ndarray, sources: np.ndarray) -> np.ndarray:
 
 
 def _branches(graph: SkeletonGraph, state: np.ndarray,
-              min_length: float) -> list[np.ndarray]:
+              min_length: float) -> list[tuple[float, np.ndarray]]:
     """Emit branches round by round until no pending node remains (updates ``state``)."""
     branches = []
     size = graph.size
@@ -129,9 +129,10 @@ def _branches(graph: SkeletonGraph, state: np.ndarray,
         spur_sources = []
         for chain in predecessor_chains(predecessors, tips):
             branch = np.concatenate([[junction_of[chain[-1]]], chain[::-1]])
-            if polyline_length(graph, branch) >= min_length:
+            length = polyline_length(graph, branch)
+            if length >= min_length:
                 state[chain] = _EMITTED
-                branches.append(branch)
+                branches.append((length, branch))
             else:
                 spur_sources.append(chain[-1])
         if spur_sources:
@@ -139,29 +140,34 @@ def _branches(graph: SkeletonGraph, state: np.ndarray,
     return branches
 
 
-def order_graph(graph: SkeletonGraph, min_branch_length_px: float) -> list[np.ndarray]:
-    """Return the main paths and branches of a skeleton graph as node-index arrays.
+def order_graph(graph: SkeletonGraph,
+                min_branch_length_px: float) -> list[tuple[float, np.ndarray]]:
+    """Return ``(arc length, node indices)`` of the main paths and branches of a graph.
 
-    Main paths come first, one per component in component order, then branches in
-    the order they were found. See the module docstring for the definitions.
+    Main paths come first, then branches in the order they were found. See the
+    module docstring for the definitions.
     """
     if graph.size == 0:
         return []
     state = np.full(graph.size, _PENDING, dtype=np.int8)
     paths = _main_paths(graph, graph.component)
     state[np.concatenate(paths)] = _EMITTED
-    return paths + _branches(graph, state, min_branch_length_px)
+    return ([(polyline_length(graph, nodes), nodes) for nodes in paths]
+            + _branches(graph, state, min_branch_length_px))
 
 
-def longest_first(graph: SkeletonGraph, paths: list[np.ndarray]) -> list[np.ndarray]:
-    """Sort node-index paths by decreasing arc length, then by first and last point ``(x, y)``.
+def longest_first(graph: SkeletonGraph,
+                  paths: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    """Sort ``(length, nodes)`` paths by decreasing length, then first and last point ``(x, y)``.
 
     Two different paths never share both end points, so the order is total.
     """
-    keys = [(-polyline_length(graph, nodes), int(graph.cols[nodes[0]]),
-             int(graph.rows[nodes[0]]), int(graph.cols[nodes[-1]]), int(graph.rows[nodes[-1]]),
-             position) for position, nodes in enumerate(paths)]
-    return [paths[key[-1]] for key in sorted(keys)]
+    def key(path):
+        length, nodes = path
+        return (-length, int(graph.cols[nodes[0]]), int(graph.rows[nodes[0]]),
+                int(graph.cols[nodes[-1]]), int(graph.rows[nodes[-1]]))
+
+    return sorted(paths, key=key)
 
 
 def path_points(graph: SkeletonGraph, nodes: np.ndarray) -> np.ndarray:
@@ -195,4 +201,4 @@ def order_skeleton(skeleton: np.ndarray, min_branch_length_px: float = 10.0,
     """
     graph = skeleton_graph(skeleton, origin)
     paths = longest_first(graph, order_graph(graph, min_branch_length_px))
-    return [path_points(graph, nodes) for nodes in paths]
+    return [path_points(graph, nodes) for _, nodes in paths]

@@ -10,7 +10,6 @@ from liver_landmarks.postprocess.fragments import bridges, draw_bridges
 from liver_landmarks.postprocess.graph import merge_graphs, skeleton_graph, SkeletonGraph
 from liver_landmarks.postprocess.ligament import cull_ligament
 from liver_landmarks.postprocess.paths import longest_first, order_graph, path_points
-from liver_landmarks.postprocess.paths import polyline_length
 from liver_landmarks.postprocess.rdp import simplify_rdp_many
 from liver_landmarks.postprocess.render import render_labels
 from liver_landmarks.postprocess.resample import resample_polyline, to_output_pixels
@@ -58,9 +57,9 @@ def landmark_paths(class_ids: np.ndarray, config: PostProcessConfig,
               for landmark in LANDMARKS]
     graph, piece = merge_graphs(graphs)
     shortest = config.min_polyline_length_px * scale
-    paths = [nodes for nodes in longest_first(graph, order_graph(
+    paths = [nodes for length, nodes in longest_first(graph, order_graph(
         graph, config.min_branch_length_px * scale))
-        if polyline_length(graph, nodes) >= shortest and (len(nodes) > 1 or shortest <= 0)]
+        if length >= shortest and (len(nodes) > 1 or shortest <= 0)]
     simplified = simplify_rdp_many([path_points(graph, nodes) for nodes in paths],
                                    config.rdp_epsilon_px * scale)
     result = {landmark: [] for landmark in LANDMARKS}
