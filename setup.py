@@ -26,6 +26,7 @@ setup(
         _data('launch', '*.launch.py'),
         _data('config'),
         _data('models'),
+        _data('data/demo_bag'),
     ],
     # Runtime libraries are pinned in constraints.txt and installed by
     # scripts/setup.sh (or by rosdep/pip on a ROS 2 install); listing them here

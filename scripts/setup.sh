@@ -20,7 +20,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 echo "setup: installing pinned requirements (first run takes a few minutes)"
 "$venv/bin/python" -m pip install --quiet -r requirements.txt
-"$venv/bin/python" -m pip install --quiet --no-deps -e . 
+"$venv/bin/python" -m pip install --quiet --no-deps -e .
 if [ -f training/pyproject.toml ]; then
     "$venv/bin/python" -m pip install --quiet --no-deps -e training
 fi
