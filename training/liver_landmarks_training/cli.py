@@ -42,12 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
         'synth', help='write a synthetic dataset in P2ILF or L3D layout',
         description='Render seeded synthetic laparoscopy frames and write them with their '
                     'annotations in P2ILF (images + 2D-contour JSON) or L3D (LabelMe JSON) '
-                    'layout.')
+                    'layout. L3D: 70/15/15 %% train/val/test split folders.')
     synth.add_argument('--format', choices=('p2ilf', 'l3d'), default='p2ilf')
     synth.add_argument('--count', type=int, default=20, help='number of frames (default 20)')
     synth.add_argument('--out', type=Path, required=True, help='output folder')
     synth.add_argument('--seed', type=int, default=0, help='seed of the first frame')
     synth.add_argument('--size', default='1920x1080', help='frame size WxH (default 1920x1080)')
+    synth.add_argument('--patients', default='1,2,3',
+                       help='p2ilf: patient numbers, the count is split evenly (default 1,2,3)')
+    synth.add_argument('--contours', default='json',
+                       help='p2ilf: contour files to write, json and/or xml (default json)')
+    synth.add_argument('--colour-labels', action='store_true',
+                       help='p2ilf: also write _GT colour label images')
 
     train = commands.add_parser(
         'train', help='train one recipe (Lightning)',
@@ -97,14 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_synth(args) -> int:
-    from liver_landmarks_training.synthetic_writers import write_dataset
+    from liver_landmarks_training.synthetic_writers import (
+        FrameSize, write_l3d_dataset, write_p2ilf_dataset)
     try:
         width, height = (int(value) for value in args.size.lower().split('x'))
     except ValueError:
         raise ConfigError(f'--size must be WIDTHxHEIGHT, got {args.size!r}') from None
-    written = write_dataset(args.out, args.format, args.count, seed=args.seed,
-                            width=width, height=height)
-    print(f'wrote {args.count} synthetic frames in {args.format} layout to {written}')
+    if args.count < 1:
+        raise ConfigError(f'--count must be at least 1, got {args.count}')
+    size = FrameSize(width, height)
+    if args.format == 'p2ilf':
+        patients = tuple(int(value) for value in args.patients.split(','))
+        per_patient = max(1, args.count // len(patients))
+        written = write_p2ilf_dataset(args.out, per_patient, patients, size, args.seed,
+                                      contour_formats=tuple(args.contours.split(',')),
+                                      colour_labels=args.colour_labels)
+    else:
+        held_out = max(1, round(0.15 * args.count)) if args.count >= 3 else 0
+        counts = {'train': args.count - 2 * held_out, 'val': held_out, 'test': held_out}
+        written = write_l3d_dataset(args.out, {k: v for k, v in counts.items() if v}, size=size,
+                                    start_seed=args.seed)
+        written = [path for paths in written.values() for path in paths]
+    print(f'wrote {len(written)} synthetic frames in {args.format} layout to {args.out}')
     return 0
 
 

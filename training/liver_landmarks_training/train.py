@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import json
 from pathlib import Path
 import time
+import warnings
 
 import lightning as L
 from lightning.pytorch.callbacks import (
@@ -96,6 +97,8 @@ def build_trainer(config: dict, run_dir: Path, extra_callbacks=(), enable_checkp
         callbacks.append(checkpoint)
     if trainer_config['progress_bar']:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
+    # config.yaml is written into the run folder first, on purpose.
+    warnings.filterwarnings('ignore', message='Experiment logs directory .* is not empty')
     save_dir, name, version = str(run_dir.parent.parent), run_dir.parent.name, run_dir.name
     loggers = [TensorBoardLogger(save_dir, name=name, version=version, default_hp_metric=False),
                CSVLogger(save_dir, name=name, version=version)]
@@ -120,7 +123,7 @@ def build_trainer(config: dict, run_dir: Path, extra_callbacks=(), enable_checkp
 def train(config: dict, resume=None, run_dir=None) -> TrainResult:
     """Train one recipe; ``resume`` continues from a checkpoint (e.g. ``last.ckpt``)."""
     started = time.monotonic()
-    L.seed_everything(int(config['seed']), workers=True)
+    L.seed_everything(int(config['seed']), workers=True, verbose=False)
     if resume is not None and not Path(resume).is_file():
         raise FileNotFoundError(f'checkpoint to resume not found: {resume}')
     data_module = LandmarkDataModule(config)
