@@ -71,8 +71,34 @@ class SkeletonGraph:
                           np.concatenate([heads, np.sort(sources)]), self.size + 1)
 
 
+def graph_from_pixels(rows: np.ndarray, cols: np.ndarray, component: np.ndarray,
+                      shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> SkeletonGraph:
+    """Build the 8-neighbour graph of skeleton pixels given with their component ids.
+
+    Inputs:
+        rows, cols: pixel coordinates within an array of ``shape``, any order, no
+            duplicates; nodes are numbered in raster order.
+        component: per pixel, the id of its connected component (the caller vouches
+            that each id is one connected piece).
+        shape: ``(H, W)`` of the array the coordinates refer to.
+        origin: ``(x, y)`` of that array's top-left pixel in the full image.
+    """
+    order = np.lexsort((cols, rows))
+    rows, cols, component = rows[order], cols[order], component[order]
+    size = rows.size
+    index = np.full((shape[0] + 2, shape[1] + 2), -1, dtype=np.int32)
+    index[rows + 1, cols + 1] = np.arange(size, dtype=np.int32)
+    # Neighbours listed in raster order have ascending node numbers, so the arcs come
+    # out sorted by (tail, head) without sorting.
+    neighbours = index[(rows + 1)[:, None] + _ROW_STEPS, (cols + 1)[:, None] + _COL_STEPS]
+    present = neighbours >= 0
+    tails, direction = np.nonzero(present)
+    return SkeletonGraph(rows + origin[1], cols + origin[0], tails.astype(np.int32),
+                         neighbours[present], _STEP_LENGTHS[direction], component)
+
+
 def skeleton_graph(skeleton: np.ndarray, origin: tuple[int, int] = (0, 0)) -> SkeletonGraph:
-    r"""Build the 8-neighbour graph of a skeleton.
+    r"""Build the 8-neighbour graph of a skeleton image.
 
     Inputs:
         skeleton: ``(H, W)`` bool skeleton.
@@ -90,25 +116,13 @@ def skeleton_graph(skeleton: np.ndarray, origin: tuple[int, int] = (0, 0)) -> Sk
     skeleton = np.ascontiguousarray(skeleton, dtype=bool)
     # cv2.findNonZero returns the same raster order as np.nonzero, several times faster.
     found = cv2.findNonZero(skeleton.view(np.uint8)) if skeleton.size else None
-    found = np.zeros((0, 2), dtype=np.int32) if found is None else found.reshape(-1, 2)
-    local_rows, local_cols = found[:, 1], found[:, 0]
-    size = local_rows.size
-    index = np.full((skeleton.shape[0] + 2, skeleton.shape[1] + 2), -1, dtype=np.int32)
-    index[local_rows + 1, local_cols + 1] = np.arange(size, dtype=np.int32)
-    # Neighbours listed in raster order have ascending node numbers, so the arcs come
-    # out sorted by (tail, head) without sorting.
-    neighbours = index[(local_rows + 1)[:, None] + _ROW_STEPS,
-                       (local_cols + 1)[:, None] + _COL_STEPS]
-    present = neighbours >= 0
-    tails, direction = np.nonzero(present)
-    heads = neighbours[present]
-    step = _STEP_LENGTHS[direction]
-    component = np.zeros(size, dtype=np.int32)
-    if size:
-        _, labels = cv2.connectedComponents(skeleton.view(np.uint8), connectivity=8)
-        component = labels[local_rows, local_cols] - 1
-    return SkeletonGraph(local_rows + origin[1], local_cols + origin[0],
-                         tails.astype(np.int32), heads, step, component)
+    if found is None:
+        empty = np.zeros(0, dtype=np.int32)
+        return graph_from_pixels(empty, empty, empty, skeleton.shape, origin)
+    found = found.reshape(-1, 2)
+    _, labels = cv2.connectedComponents(skeleton.view(np.uint8), connectivity=8)
+    component = labels[found[:, 1], found[:, 0]] - 1
+    return graph_from_pixels(found[:, 1], found[:, 0], component, skeleton.shape, origin)
 
 
 def merge_graphs(graphs: list[SkeletonGraph]) -> tuple[SkeletonGraph, np.ndarray]:

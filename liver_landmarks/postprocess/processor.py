@@ -2,35 +2,43 @@
 # SPDX-License-Identifier: Apache-2.0
 """The post-processor: class-id mask in, ordered polylines and re-drawn labels out."""
 
+import cv2
 from liver_landmarks.landmarks import Landmark, LANDMARKS
 from liver_landmarks.postprocess.components import bounding_window
 from liver_landmarks.postprocess.config import PostProcessConfig
 from liver_landmarks.postprocess.fov import cull_outside, field_of_view_mask
 from liver_landmarks.postprocess.fragments import bridges, draw_bridges
-from liver_landmarks.postprocess.graph import merge_graphs, skeleton_graph, SkeletonGraph
+from liver_landmarks.postprocess.graph import graph_from_pixels, merge_graphs, skeleton_graph
+from liver_landmarks.postprocess.graph import SkeletonGraph
 from liver_landmarks.postprocess.ligament import cull_ligament
 from liver_landmarks.postprocess.paths import longest_first, order_graph, path_points
 from liver_landmarks.postprocess.rdp import simplify_rdp_many
 from liver_landmarks.postprocess.render import render_labels
 from liver_landmarks.postprocess.resample import resample_polyline, to_output_pixels
 from liver_landmarks.postprocess.result import LandmarkPolylines
-from liver_landmarks.postprocess.skeleton import skeletonize_mask
+from liver_landmarks.postprocess.skeleton import thin_components
 import numpy as np
 
 
 def landmark_graph(mask: np.ndarray, join_gap_px: float) -> SkeletonGraph:
     """Run steps d and c on one landmark's mask and return its skeleton graph.
 
-    The mask is cropped to its content plus one background pixel all round first, so
-    both steps work on a small window; the graph's coordinates are absolute.
+    The mask is cropped to its content plus one background pixel all round, each
+    component is thinned in its own box, and the graph is built straight from the
+    skeleton pixels; only when fragments get joined is it rebuilt from the joined
+    skeleton image. Coordinates are absolute.
     """
-    binary = np.asarray(mask).astype(np.uint8, copy=False)
+    binary = np.asarray(mask).view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
     window = bounding_window(binary, pad=1)
     if window is None:
         return skeleton_graph(np.zeros((0, 0), dtype=bool))
     origin = (window[1].start, window[0].start)
-    skeleton = skeletonize_mask(binary[window])
-    graph = skeleton_graph(skeleton, origin)
+    rows, cols, _ = thin_components(binary[window])
+    skeleton = np.zeros(binary[window].shape, dtype=bool)
+    skeleton[rows, cols] = True
+    # Thinning may split a component, so the skeleton's own components are labelled.
+    _, labels = cv2.connectedComponents(skeleton.view(np.uint8), connectivity=8)
+    graph = graph_from_pixels(rows, cols, labels[rows, cols] - 1, skeleton.shape, origin)
     lines = bridges(graph, join_gap_px)
     if not lines:
         return graph
