@@ -51,8 +51,9 @@ def summarise_latencies(values_ms) -> dict:
 
 
 def netns_available() -> bool:
-    """Return True when ``unshare -n`` can make a private network namespace here."""
-    if shutil.which('unshare') is None:
+    """Return True when ``unshare -n`` and ``ip`` can make a private namespace with ``lo`` up."""
+    # Without `ip` the namespace's lo would stay down and DDS could not discover anything.
+    if shutil.which('unshare') is None or shutil.which('ip') is None:
         return False
     try:
         return subprocess.run(['unshare', '-n', 'true'], capture_output=True,

@@ -161,11 +161,11 @@ def describe_machine(device: torch.device) -> dict:
 
 
 def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    return platform.processor() or 'unknown'
+    try:
+        from liver_landmarks.bench import cpu_model  # stdlib and numpy only
+        return cpu_model()
+    except Exception:  # noqa: BLE001 - the repository root is not on PYTHONPATH
+        return platform.processor() or 'unknown'
 
 
 # ---------------------------------------------------------------- inputs and models
@@ -783,6 +783,16 @@ def _num(row, key) -> str:
     return f'{value:8.3f}' if isinstance(value, (int, float)) else f'{"-":>8s}'
 
 
+def _put_repository_on_path():
+    """Make ``liver_landmarks`` importable here and in the processes this script starts."""
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    paths = os.environ.get('PYTHONPATH', '').split(os.pathsep)
+    if root not in paths:
+        os.environ['PYTHONPATH'] = os.pathsep.join([root] + [p for p in paths if p])
+
+
 def parse_args(argv=None):
     """Command line of the script."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -817,6 +827,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     """Run every section within the budget, save JSON, print the table."""
     args = parse_args(argv)
+    _put_repository_on_path()
     if args.dds_role == 'node':
         return minimal_node(args)
     rec = Recorder(Path(args.out), args.budget_s)

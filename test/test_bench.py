@@ -1,0 +1,86 @@
+# Copyright 2026 The liver_landmarks authors
+# SPDX-License-Identifier: Apache-2.0
+"""``python -m liver_landmarks bench``: it runs, and writes consistent JSON and Markdown.
+
+Correctness only (benchmarks are not tests): three frames on PyTorch CPU with a tiny
+random network; no timing is asserted.
+"""
+
+import json
+
+from liver_landmarks import bench
+from liver_landmarks.cli import main
+from liver_landmarks.testing import TINY_ENCODER
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope='module')
+def bench_run(tmp_path_factory):
+    """Run the command once for the module; return (exit status, output folder)."""
+    out = tmp_path_factory.mktemp('bench')
+    status = main(['bench', '--frames', '3', '--backends', 'torch', '--architectures', 'unet',
+                   '--encoder', TINY_ENCODER, '--device', 'cpu', '--out', str(out)])
+    return status, out
+
+
+def test_bench_writes_json_with_every_stage(bench_run):
+    status, out = bench_run
+    assert status == 0
+    results = json.loads((out / 'bench.json').read_text())
+    assert results['settings']['frames'] == 3
+    assert results['machine']['logical_cores'] >= 1 and results['machine']['cpu']
+    (row,) = results['stages']
+    assert 'error' not in row, row.get('error')
+    assert (row['architecture'], row['backend'], row['weights']) == ('unet', 'torch', 'random')
+    assert row['device'] == 'cpu'
+    assert set(row['stages']) == set(bench.STAGES) | {'total'}
+    for stage, summary in row['stages'].items():
+        assert summary['n'] == 3, stage
+        assert 0 <= summary['median_ms'] <= summary['p95_ms'], stage
+    stage_sum = sum(row['stages'][stage]['mean_ms'] for stage in bench.STAGES)
+    assert stage_sum == pytest.approx(row['stages']['total']['mean_ms'], rel=0.05, abs=0.1)
+    assert results['dds'] == []
+
+
+def test_bench_markdown_has_the_machine_and_a_row_per_run(bench_run):
+    _, out = bench_run
+    text = (out / 'bench.md').read_text()
+    results = json.loads((out / 'bench.json').read_text())
+    assert '## Machine' in text and results['machine']['cpu'] in text
+    row = next(line for line in text.splitlines() if line.startswith('| unet |'))
+    total = results['stages'][0]['stages']['total']
+    assert f'{total["median_ms"]:.1f} / {total["p95_ms"]:.1f}' in row
+    assert row.count('|') == len(bench.STAGES) + 7
+
+
+def test_bench_refuses_bad_arguments(tmp_path, capsys):
+    assert main(['bench', '--frames', '0', '--out', str(tmp_path)]) == 2
+    assert main(['bench', '--architectures', 'vgg', '--out', str(tmp_path)]) == 2
+    assert main(['bench', '--model', str(tmp_path / 'missing.json'),
+                 '--out', str(tmp_path)]) == 2
+    errors = capsys.readouterr().err
+    assert '--frames must be at least 1' in errors
+    assert "unknown architectures ['vgg']" in errors
+    assert 'missing.json' in errors
+
+
+def test_summarise_and_failed_rows_in_the_report():
+    assert bench.summarise([]) == {'n': 0}
+    summary = bench.summarise([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert summary['median_ms'] == 3.0 and summary['n'] == 5
+    assert summary['p95_ms'] == pytest.approx(np.percentile([1, 2, 3, 4, 100], 95))
+    results = {'started': 'now', 'machine': {'cpu': 'test cpu'}, 'notes': ['a note'],
+               'settings': {'frames': 1},
+               'stages': [{'architecture': 'unet', 'weights': 'random', 'backend': 'tensorrt',
+                           'error': 'DeviceUnavailableError: no CUDA'}],
+               'dds': [{'backend': 'openvino', 'error': 'RuntimeError: no output'}]}
+    text = bench.markdown_report(results)
+    assert 'failed: DeviceUnavailableError: no CUDA' in text
+    assert 'failed: RuntimeError: no output' in text
+    assert '- a note' in text
+
+
+def test_available_backends_always_include_torch():
+    backends = bench.available_backends('cpu')
+    assert backends[0] == 'torch' and 'tensorrt' not in backends
