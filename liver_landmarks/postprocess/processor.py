@@ -14,7 +14,7 @@ from liver_landmarks.postprocess.ligament import cull_ligament
 from liver_landmarks.postprocess.paths import longest_first, order_graph, path_points
 from liver_landmarks.postprocess.rdp import simplify_rdp_many
 from liver_landmarks.postprocess.render import render_labels
-from liver_landmarks.postprocess.resample import resample_polyline, to_output_pixels
+from liver_landmarks.postprocess.resample import resample_many, to_output_pixels
 from liver_landmarks.postprocess.result import LandmarkPolylines
 from liver_landmarks.postprocess.skeleton import thin_components
 import numpy as np
@@ -76,6 +76,17 @@ def landmark_paths(class_ids: np.ndarray, config: PostProcessConfig,
     return result
 
 
+def output_polylines(paths: dict[Landmark, list[np.ndarray]], working_size: tuple[int, int],
+                     output_size: tuple[int, int], step: float) -> dict[Landmark, list[np.ndarray]]:
+    """Map every landmark's polylines to output pixels and resample them, all at once."""
+    flat = [points for landmark in LANDMARKS for points in paths[landmark]]
+    if flat:
+        mapped = to_output_pixels(np.concatenate(flat), working_size, output_size)
+        flat = np.split(mapped, np.cumsum([len(points) for points in flat])[:-1])
+    resampled = iter(resample_many(flat, step))
+    return {landmark: [next(resampled) for _ in paths[landmark]] for landmark in LANDMARKS}
+
+
 class PostProcessor:
     """Turn a network's class-id mask into ordered polylines per landmark.
 
@@ -117,10 +128,6 @@ class PostProcessor:
         if config.ligament_cull:
             class_ids = cull_ligament(class_ids)
         paths = landmark_paths(class_ids, config, config.length_scale(working_size[0]))
-        polylines = {
-            landmark: [resample_polyline(to_output_pixels(points, working_size, output_size),
-                                         config.sample_step_px)
-                       for points in paths[landmark]]
-            for landmark in LANDMARKS}
+        polylines = output_polylines(paths, working_size, output_size, config.sample_step_px)
         labels = render_labels(polylines, output_size, config.thickness_for(output_size[0]))
         return LandmarkPolylines(polylines=polylines, labels=labels)

@@ -37,6 +37,56 @@ def arc_length(points: np.ndarray) -> float:
     return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
 
 
+def _arc_positions(points: np.ndarray) -> np.ndarray:
+    """Return the cumulative arc length at each point of a ``(N, 2)`` polyline."""
+    steps = np.diff(points, axis=0)
+    return np.concatenate(
+        ([0.0], np.cumsum(np.sqrt(steps[:, 0] * steps[:, 0] + steps[:, 1] * steps[:, 1]))))
+
+
+def resample_many(polylines: list[np.ndarray], step: float) -> list[np.ndarray]:
+    """Resample several polylines at once; see :func:`resample_polyline`.
+
+    Arc lengths and targets are found per polyline; the interpolation runs once over
+    all of them, with each polyline's own arc lengths, so the result equals
+    resampling them one at a time.
+    """
+    sources, positions, targets, segments = [], [], [], []
+    offset = 0
+    for points in polylines:
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        position = _arc_positions(points)[:len(points)]
+        total = position[-1] if len(points) else 0.0
+        if total > 0.0:
+            wanted = np.arange(0.0, total, step)
+            if total - wanted[-1] > 1e-9 * step:
+                wanted = np.append(wanted, total)
+        else:
+            wanted = np.zeros(min(len(points), 1))
+        segment = np.searchsorted(position, wanted, side='right') - 1
+        segments.append(np.clip(segment, 0, max(len(points) - 2, 0)) + offset)
+        sources.append(points)
+        positions.append(position)
+        targets.append(wanted)
+        offset += len(points)
+    if not sources:
+        return []
+    points, position = np.concatenate(sources), np.concatenate(positions)
+    wanted = np.concatenate(targets)
+    start = np.concatenate(segments).astype(np.intp)
+    end = np.minimum(start + 1, max(len(points) - 1, 0))
+    span = position[end] - position[start]
+    weight = (wanted - position[start]) / np.where(span > 0.0, span, 1.0)
+    weight = np.where(span > 0.0, np.minimum(weight, 1.0), 0.0)
+    result = points[start] + weight[:, None] * (points[end] - points[start])
+    # The end point exactly, not a + (b - a), which may round away from b.
+    counts = np.array([len(target) for target in targets])
+    lengths = np.array([len(source) for source in sources])
+    closing = counts > 1
+    result[(np.cumsum(counts) - 1)[closing]] = points[(np.cumsum(lengths) - 1)[closing]]
+    return np.split(result.astype(np.float32), np.cumsum(counts)[:-1])
+
+
 def resample_polyline(points: np.ndarray, step: float) -> np.ndarray:
     """Resample a polyline at a fixed arc-length step, keeping both ends.
 
@@ -55,17 +105,4 @@ def resample_polyline(points: np.ndarray, step: float) -> np.ndarray:
 
         (0,0) ------------ (5,0)   ->   (0,0) (2,0) (4,0) (5,0)
     """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if len(points) == 0:
-        return np.zeros((0, 2), dtype=np.float32)
-    segments = np.diff(points, axis=0)
-    distance = np.concatenate([[0.0], np.cumsum(np.hypot(segments[:, 0], segments[:, 1]))])
-    total = distance[-1]
-    if total <= 0.0:
-        return points[:1].astype(np.float32)
-    targets = np.arange(0.0, total, step)
-    if total - targets[-1] > 1e-9 * step:
-        targets = np.append(targets, total)
-    x = np.interp(targets, distance, points[:, 0])
-    y = np.interp(targets, distance, points[:, 1])
-    return np.column_stack([x, y]).astype(np.float32)
+    return resample_many([points], step)[0]
