@@ -13,7 +13,9 @@ from typing import Callable
 import cv2
 from liver_landmarks.landmarks import Landmark
 from liver_landmarks.postprocess import (
-    arc_length, PostProcessConfig, PostProcessor, resample_polyline)
+    arc_length, cull_ligament, cull_outside, field_of_view_mask, join_fragments,
+    order_skeleton, PostProcessConfig, PostProcessor, render_labels, resample_polyline,
+    simplify_rdp, skeletonize_mask, to_output_pixels)
 import numpy as np
 import pytest
 
@@ -315,3 +317,34 @@ def test_config_refuses_bad_values(bad):
 def test_class_ids_must_be_two_dimensional():
     with pytest.raises(ValueError, match='2-D'):
         PostProcessor()(np.zeros((4, 4, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize('shape', [(0, 0), (ROWS, COLS)])
+def test_every_step_accepts_empty_input(shape):
+    empty = np.zeros(shape, dtype=np.uint8)
+    no_points = np.zeros((0, 2), dtype=np.float32)
+    assert field_of_view_mask(None, shape).all()
+    assert cull_outside(empty, np.ones(shape, dtype=bool)).shape == shape
+    assert cull_ligament(empty) is empty
+    assert not skeletonize_mask(empty).any()
+    assert not join_fragments(empty.astype(bool), 15).any()
+    assert order_skeleton(empty.astype(bool)) == []
+    assert simplify_rdp(no_points, 1.0).shape == (0, 2)
+    assert resample_polyline(no_points, 5.0).shape == (0, 2)
+    assert to_output_pixels(no_points, (ROWS, COLS), (1080, 1920)).shape == (0, 2)
+    assert not render_labels({}, (ROWS, COLS), 4).any()
+
+
+def test_all_dark_frame_culls_everything():
+    frame = np.zeros((ROWS, COLS, 3), dtype=np.uint8)
+    assert not field_of_view_mask(frame, (ROWS, COLS)).any()
+    check_counts(PostProcessor()(straight(), frame=frame))
+
+
+def test_circle_fitted_to_stray_dark_pixels_is_not_trusted():
+    frame = bright_frame()
+    frame[0, 200:204] = 0
+    frame[1, 201:203] = 0
+    inside = field_of_view_mask(frame, (ROWS, COLS), method='circle')
+    np.testing.assert_array_equal(inside, field_of_view_mask(frame, (ROWS, COLS)))
+    assert inside.sum() == ROWS * COLS - 6

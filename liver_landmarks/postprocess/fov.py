@@ -8,14 +8,19 @@ Definitions:
     (8-connectivity): dark specks and shadows inside the view are not connected to
     the border and so never punch holes into it. The ``'circle'`` method fits a
     circle (least squares, Kasa) to the pixels inside the view that touch the outside
-    region and keeps what lies inside that circle, which also removes the dim rim of
-    a circular endoscope image. The frame may have any size: it is resized to the
-    class-id size with nearest-neighbour sampling before thresholding, which is the
-    same as thresholding first and resizing the mask.
+    region and keeps what lies inside that circle, so a dark instrument reaching the
+    rim is not cut out of the view. A fitted circle that keeps less than half of what
+    the threshold puts inside (e.g. one fitted to a few stray dark border pixels) is
+    not trusted; the threshold result is used instead. The frame may have any size:
+    it is resized to the class-id size with nearest-neighbour sampling before
+    thresholding, which is the same as thresholding first and resizing the mask.
 """
 
 import cv2
 import numpy as np
+
+#: The fitted circle must keep this share of the pixels the threshold puts inside.
+MIN_CIRCLE_COVER = 0.5
 
 
 def dark_border_region(frame: np.ndarray, size: tuple[int, int], threshold: int) -> np.ndarray:
@@ -135,7 +140,12 @@ def field_of_view_mask(frame: np.ndarray | None, size: tuple[int, int],
     cx, cy, radius = circle
     y = (np.arange(rows, dtype=np.float64) - cy)[:, None]
     x = (np.arange(cols, dtype=np.float64) - cx)[None, :]
-    return x * x + y * y <= radius * radius
+    inside = x * x + y * y <= radius * radius
+    # A circle fitted to a few stray dark border pixels can be tiny: trust it only when
+    # it keeps at least half of what the threshold calls inside.
+    if np.count_nonzero(inside & ~outside) < MIN_CIRCLE_COVER * np.count_nonzero(~outside):
+        return ~outside
+    return inside
 
 
 def cull_outside(class_ids: np.ndarray, inside: np.ndarray) -> np.ndarray:
