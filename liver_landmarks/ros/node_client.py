@@ -80,6 +80,8 @@ class NodeClient:
         self.node = rclpy.create_node(name, context=self.context)
         self._condition = threading.Condition()
         self._outputs = OrderedDict()
+        #: Input stamp (ns) -> seconds from the stamp to the frame's first output arriving.
+        self.latencies_s = OrderedDict()
         self._keep = keep
         #: The node's latest statuses as (sequence number, DiagnosticStatus).
         self.diagnostics = []
@@ -107,11 +109,17 @@ class NodeClient:
 
     def _on_output(self, key, msg):
         header = msg.markers[0].header if key == 'markers' else msg.header
+        arrival_ns = time.time_ns()
         with self._condition:
-            entry = self._outputs.setdefault(stamp_ns(header), {})
+            stamp = stamp_ns(header)
+            entry = self._outputs.setdefault(stamp, {})
             entry[key] = msg
+            # Latency: first output of the frame on this host's clock, the stamp's clock.
+            self.latencies_s.setdefault(stamp, (arrival_ns - stamp) / 1e9)
             while len(self._outputs) > self._keep:
                 self._outputs.popitem(last=False)
+            while len(self.latencies_s) > 10_000:
+                self.latencies_s.popitem(last=False)
             self._condition.notify_all()
 
     def _on_diagnostics(self, msg):
