@@ -264,26 +264,33 @@ def _row_line(row: dict) -> str:
             f'total {stages["total"]["median_ms"]:.1f} ms (median; {parts})')
 
 
-def dds_node_command(card_path: Path, backend: str, device: str) -> list[str]:
-    """Return the command that starts the package's node on ``card_path`` and ``/camera/image``."""
+def dds_node_command(card_path: Path, backend: str, device: str,
+                     parameters: Optional[dict] = None) -> list[str]:
+    """Return the command that starts the package's node on ``card_path`` and ``/camera/image``.
+
+    ``parameters`` override the node's parameters file (``-p name:=value``).
+    """
     from liver_landmarks.ros.node_client import node_command
     return node_command(image_topic='/camera/image', parameters={
-        'model_card': str(card_path), 'backend': backend, 'device': device})
+        'model_card': str(card_path), 'backend': backend, 'device': device,
+        **(parameters or {})})
 
 
 def run_dds_benchmarks(card_path: Path, backends: Sequence[str], device: str,
                        duration_s: float, rate_hz: float, work_dir: Path,
-                       log=print) -> list[dict]:
+                       parameters: Optional[dict] = None, log=print) -> list[dict]:
     """Run the three-process DDS benchmark for each backend; failures are reported rows."""
     from liver_landmarks.dds_bench import run_dds_benchmark
 
     rows = []
     for backend in backends:
         row = {'backend': backend, 'card': str(card_path), 'rate_hz': rate_hz,
-               'duration_s': duration_s, 'frame': f'{FRAME_WIDTH}x{FRAME_HEIGHT} rgb8'}
+               'duration_s': duration_s, 'frame': f'{FRAME_WIDTH}x{FRAME_HEIGHT} rgb8',
+               'node_parameters': dict(parameters or {})}
         try:
             row.update(run_dds_benchmark(
-                dds_node_command(card_path, backend, device), duration_s=duration_s,
+                dds_node_command(card_path, backend, device, parameters),
+                duration_s=duration_s,
                 rate_hz=rate_hz, output_topics=('/segmentation_node/labels',
                                                 '/segmentation_node/polylines'),
                 width=FRAME_WIDTH, height=FRAME_HEIGHT, out_dir=work_dir))
@@ -320,16 +327,21 @@ def markdown_report(results: dict) -> str:
                      f'{row["precision"]} | ' + ' | '.join(cells) + f' | {rate:.1f} |')
     if results.get('dds'):
         lines += ['', '## End to end through DDS (publisher, node, subscriber processes)', '',
-                  '| backend | published Hz | labels Hz | latency p50 / p95 / p99 ms | '
-                  'complete frames Hz | node CPU % | netns |', '|---|---|---|---|---|---|---|']
+                  '| backend | node parameters | published Hz | labels Hz | '
+                  'latency p50 / p95 / p99 ms | complete frames Hz | node CPU % | netns |',
+                  '|---|---|---|---|---|---|---|---|']
         for row in results['dds']:
+            parameters = ' '.join(f'{key}={value}' for key, value in
+                                  row.get('node_parameters', {}).items()) or 'defaults'
             if 'error' in row:
-                lines.append(f'| {row["backend"]} | failed: {row["error"][:150]} | | | | | |')
+                lines.append(f'| {row["backend"]} | {parameters} | failed: '
+                             f'{row["error"][:150]} | | | | | |')
                 continue
             labels = row['topics'].get('/segmentation_node/labels', {})
             latency = labels.get('latency', {})
             lines.append(
-                f'| {row["backend"]} | {row["publish_rate_hz"]} | {labels.get("rate_hz")} | '
+                f'| {row["backend"]} | {parameters} | {row["publish_rate_hz"]} | '
+                f'{labels.get("rate_hz")} | '
                 f'{latency.get("p50_ms")} / {latency.get("p95_ms")} / {latency.get("p99_ms")} | '
                 f'{row["end_to_end_hz"]} | {row.get("node_cpu_percent")} | '
                 f'{row.get("network_namespace")} |')

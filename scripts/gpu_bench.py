@@ -663,6 +663,7 @@ def run_dds(rec: Recorder, args, limit_s: float):
             output_topics=outputs, startup_timeout_s=min(75.0, limit_s / 2),
             width=FRAME_WIDTH, height=FRAME_HEIGHT, out_dir=scratch)
         result['node'] = node_kind
+        result['input_reliability'] = args.dds_input_reliability
         rec.data['dds'].append(result)
 
 
@@ -681,7 +682,9 @@ def _node_command(args, scratch: Path):
     if card is not None:
         command = [python, '-m', 'liver_landmarks.ros.segmentation_node', '--ros-args',
                    '-p', f'model_card:={card}', '-p', f'backend:={args.dds_backend}',
-                   '-p', f'device:={args.device}', '-r', 'image:=/camera/image']
+                   '-p', f'device:={args.device}', '-p',
+                   f'input_reliability:={args.dds_input_reliability}',
+                   '-r', 'image:=/camera/image']
         params = Path(__file__).resolve().parents[1] / 'config' / 'segment.yaml'
         if params.is_file():
             command[4:4] = ['--params-file', str(params)]
@@ -735,7 +738,9 @@ def minimal_node(args) -> int:
         publisher.publish(out)
 
     # Depth 1: a busy node takes the newest frame instead of working through a backlog.
-    newest_only = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    reliability = (ReliabilityPolicy.RELIABLE if args.dds_input_reliability == 'reliable'
+                   else ReliabilityPolicy.BEST_EFFORT)
+    newest_only = QoSProfile(depth=1, reliability=reliability)
     node.create_subscription(Image, '/camera/image', on_image, newest_only)
     try:
         rclpy.spin(node)
@@ -817,6 +822,10 @@ def parse_args(argv=None):
     parser.add_argument('--dds-rate', type=float, default=250.0,
                         help='publisher rate in Hz (the node drops what it cannot keep up with)')
     parser.add_argument('--dds-backend', default='torch', help='backend parameter of the node')
+    parser.add_argument('--dds-input-reliability', choices=('reliable', 'best_effort'),
+                        default='reliable',
+                        help="QoS of the node's image subscription (default reliable: on "
+                        'loopback, best effort lost most large frames in tests here)')
     parser.add_argument('--dds-node', choices=('auto', 'package', 'minimal'), default='auto',
                         help="the package's segmentation_node (auto: when its model card "
                         "can be written) or this script's minimal GPU node")

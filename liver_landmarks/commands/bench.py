@@ -50,6 +50,9 @@ def add_parser(subparsers):
                         help='measured period per DDS run (default 20 s)')
     parser.add_argument('--dds-rate', type=float, default=30.0,
                         help='publisher rate in Hz (default 30, a camera)')
+    parser.add_argument('--dds-param', action='append', default=[], metavar='NAME=VALUE',
+                        help='override a node parameter for --dds, e.g. '
+                             'input_reliability=reliable (repeatable)')
     parser.add_argument('--out', type=Path, default=Path('bench_results'), metavar='DIR',
                         help='directory for bench.json and bench.md (default bench_results)')
     parser.set_defaults(func=run)
@@ -70,6 +73,10 @@ def _check(args):
     missing = [str(card) for card in args.model if not card.is_file()]
     if missing:
         raise UserError(f'model card(s) not found: {", ".join(missing)}')
+    for item in args.dds_param:
+        name, equals, value = item.partition('=')
+        if not equals or not name.isidentifier():
+            raise UserError(f'--dds-param takes NAME=VALUE, got {item!r}')
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f'--out {args.out} exists and is not a directory')
     return list(args.architectures or ARCHITECTURES)
@@ -96,8 +103,10 @@ def run(args) -> int:
         dds = []
         if args.dds:
             card_path = next(iter(cards.values()))[0]
+            parameters = dict(item.split('=', 1) for item in args.dds_param)
             dds = bench.run_dds_benchmarks(card_path, args.dds_backends or backends, args.device,
-                                           args.dds_seconds, args.dds_rate, Path(scratch))
+                                           args.dds_seconds, args.dds_rate, Path(scratch),
+                                           parameters)
     machine['load_average_after'] = bench.describe_machine().get('load_average')
     weights = {kind for _, kind in cards.values()}
     notes = [f'weights: {", ".join(sorted(weights))} (random-initialised models are fine for '
@@ -111,7 +120,8 @@ def run(args) -> int:
                'settings': {'frames': args.frames, 'backends': backends,
                             'architectures': architectures, 'encoder': args.encoder,
                             'device': args.device, 'dds': args.dds,
-                            'dds_seconds': args.dds_seconds, 'dds_rate': args.dds_rate},
+                            'dds_seconds': args.dds_seconds, 'dds_rate': args.dds_rate,
+                            'dds_parameters': args.dds_param},
                'stages': stages, 'dds': dds}
     (args.out / 'bench.json').write_text(json.dumps(results, indent=1, default=str) + '\n')
     (args.out / 'bench.md').write_text(bench.markdown_report(results))
