@@ -7,9 +7,10 @@ from hypothesis import given, settings, strategies as st
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.postprocess import (
     arc_length, PostProcessConfig, PostProcessor, resample_polyline, simplify_rdp,
-    to_output_pixels)
+    skeletonize_mask, to_output_pixels)
 from liver_landmarks.postprocess.rdp import simplify_rdp_many
 import numpy as np
+from skimage.morphology import skeletonize
 
 coordinate = st.floats(-200, 200, allow_nan=False, width=32)
 polyline = st.lists(st.tuples(coordinate, coordinate), min_size=0, max_size=40).map(
@@ -56,6 +57,19 @@ def test_outputs_lie_inside_the_output_image(ids, output, step, circle):
             assert points[:, 1].min() >= 0 and points[:, 1].max() <= output[0] - 1
             chords = np.linalg.norm(np.diff(points, axis=0), axis=1)
             assert np.all(chords <= step + 1e-3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ids=drawn_masks(), ring=st.booleans())
+def test_region_by_region_thinning_equals_whole_image_thinning(ids, ring):
+    mask = ids > 0
+    if ring:
+        # A ring with an island in its hole: nested components share a bounding box.
+        centre = (ids.shape[1] // 2, ids.shape[0] // 2)
+        cv2.circle(ids, centre, 10, 1, 3)
+        cv2.circle(ids, centre, 2, 1, -1)
+        mask = ids > 0
+    np.testing.assert_array_equal(skeletonize_mask(mask), skeletonize(mask, method='zhang'))
 
 
 @settings(max_examples=200, deadline=None)

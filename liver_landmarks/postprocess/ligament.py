@@ -59,17 +59,22 @@ def cull_ligament(class_ids: np.ndarray) -> np.ndarray:
         return class_ids
     left, top, width, height = cv2.boundingRect(ligament)
     window = (slice(top, top + height), slice(left, left + width))
-    count, labels, boxes = component_boxes(ligament[window])
-    boxes = boxes + np.array([top, top, left, left])
-    dropped = np.zeros(count + 1, dtype=bool)
-    for component, (first_row, last_row, first_col, last_col) in enumerate(boxes, start=1):
+    boxes, contours = component_boxes(ligament[window])
+    dropped = []
+    for contour, (first_row, last_row, first_col, last_col) in zip(
+            contours, boxes + np.array([top, top, left, left])):
         extents = [reference_extent(reference, first_col, last_col)
                    for reference in (ridge, silhouette)]
         above_both = all(last_row < reference_top for reference_top, _ in extents)
         below_both = all(first_row > reference_bottom for _, reference_bottom in extents)
-        dropped[component] = above_both or below_both
-    if not dropped.any():
+        if above_both or below_both:
+            dropped.append(contour)
+    if not dropped:
         return class_ids
+    # Only now label pixels: a contour point names its component's label.
+    _, labels = cv2.connectedComponents(np.ascontiguousarray(ligament[window]), connectivity=8)
+    drop = np.zeros(labels.max() + 1, dtype=bool)
+    drop[[labels[contour[0, 0, 1], contour[0, 0, 0]] for contour in dropped]] = True
     culled = class_ids.copy()
-    culled[window][dropped[labels]] = int(Landmark.BACKGROUND)
+    culled[window][drop[labels]] = int(Landmark.BACKGROUND)
     return culled

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The post-processor: class-id mask in, ordered polylines and re-drawn labels out."""
 
-import cv2
 from liver_landmarks.landmarks import Landmark, LANDMARKS
 from liver_landmarks.postprocess.components import bounding_window
 from liver_landmarks.postprocess.config import PostProcessConfig
@@ -33,15 +32,14 @@ def landmark_graph(mask: np.ndarray, join_gap_px: float) -> SkeletonGraph:
     if window is None:
         return skeleton_graph(np.zeros((0, 0), dtype=bool))
     origin = (window[1].start, window[0].start)
-    rows, cols, _ = thin_components(binary[window])
-    skeleton = np.zeros(binary[window].shape, dtype=bool)
-    skeleton[rows, cols] = True
-    # Thinning may split a component, so the skeleton's own components are labelled.
-    _, labels = cv2.connectedComponents(skeleton.view(np.uint8), connectivity=8)
-    graph = graph_from_pixels(rows, cols, labels[rows, cols] - 1, skeleton.shape, origin)
+    shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+    rows, cols, component = thin_components(binary[window])
+    graph = graph_from_pixels(rows, cols, component, shape, origin)
     lines = bridges(graph, join_gap_px)
     if not lines:
         return graph
+    skeleton = np.zeros(shape, dtype=bool)
+    skeleton[rows, cols] = True
     draw_bridges(skeleton, lines, origin)
     return skeleton_graph(skeleton, origin)
 
