@@ -9,6 +9,7 @@ from liver_landmarks.postprocess import (
     arc_length, PostProcessConfig, PostProcessor, resample_polyline, simplify_rdp,
     skeletonize_mask, to_output_pixels)
 from liver_landmarks.postprocess.rdp import simplify_rdp_many
+from liver_landmarks.postprocess.resample import resample_many
 import numpy as np
 from skimage.morphology import skeletonize
 
@@ -118,6 +119,15 @@ def test_resampling_keeps_ends_and_spacing(points, step):
     assert np.all(chords <= step + 1e-3)
     # Whole steps, then one shorter last step: ceil(total / step) intervals.
     assert -1e-6 <= len(resampled) - 1 - total / step < 1 + 1e-6
+
+
+@settings(max_examples=50, deadline=None)
+@given(batch=st.lists(polyline, max_size=6), step=st.floats(0.5, 20))
+def test_batched_resampling_equals_one_at_a_time(batch, step):
+    together = resample_many(batch, step)
+    assert len(together) == len(batch)
+    for points, resampled in zip(batch, together):
+        np.testing.assert_array_equal(resampled, resample_polyline(points, step))
 
 
 @settings(max_examples=100, deadline=None)

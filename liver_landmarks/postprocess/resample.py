@@ -37,53 +37,59 @@ def arc_length(points: np.ndarray) -> float:
     return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
 
 
-def _arc_positions(points: np.ndarray) -> np.ndarray:
-    """Return the cumulative arc length at each point of a ``(N, 2)`` polyline."""
-    steps = np.diff(points, axis=0)
-    return np.concatenate(
-        ([0.0], np.cumsum(np.sqrt(steps[:, 0] * steps[:, 0] + steps[:, 1] * steps[:, 1]))))
-
-
 def resample_many(polylines: list[np.ndarray], step: float) -> list[np.ndarray]:
     """Resample several polylines at once; see :func:`resample_polyline`.
 
-    Arc lengths and targets are found per polyline; the interpolation runs once over
-    all of them, with each polyline's own arc lengths, so the result equals
-    resampling them one at a time.
+    Everything runs on the polylines laid end to end, with a fixed number of array
+    operations per call however many polylines there are.
     """
-    sources, positions, targets, segments = [], [], [], []
-    offset = 0
-    for points in polylines:
-        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        position = _arc_positions(points)[:len(points)]
-        total = position[-1] if len(points) else 0.0
-        if total > 0.0:
-            wanted = np.arange(0.0, total, step)
-            if total - wanted[-1] > 1e-9 * step:
-                wanted = np.append(wanted, total)
-        else:
-            wanted = np.zeros(min(len(points), 1))
-        segment = np.searchsorted(position, wanted, side='right') - 1
-        segments.append(np.clip(segment, 0, max(len(points) - 2, 0)) + offset)
-        sources.append(points)
-        positions.append(position)
-        targets.append(wanted)
-        offset += len(points)
-    if not sources:
+    if not polylines:
         return []
-    points, position = np.concatenate(sources), np.concatenate(positions)
-    wanted = np.concatenate(targets)
-    start = np.concatenate(segments).astype(np.intp)
-    end = np.minimum(start + 1, max(len(points) - 1, 0))
+    lengths = np.array([len(points) for points in polylines])
+    points = np.concatenate([np.asarray(points, dtype=np.float64).reshape(-1, 2)
+                             for points in polylines])
+    firsts = np.cumsum(lengths) - lengths
+    steps = np.diff(points, axis=0)
+    step_length = np.sqrt(steps[:, 0] * steps[:, 0] + steps[:, 1] * steps[:, 1])
+    # Arc length from each polyline's own first point: cumulative sum with the steps
+    # between polylines left out, minus the value at the polyline's start.
+    inside = np.ones(len(step_length), dtype=bool)
+    inside[firsts[(lengths > 0) & (firsts > 0)] - 1] = False
+    cumulative = np.concatenate(([0.0], np.cumsum(np.where(inside, step_length, 0.0))))
+    owner = np.repeat(np.arange(len(polylines)), lengths)
+    position = cumulative - cumulative[np.minimum(firsts, len(cumulative) - 1)][owner]
+    nonempty = lengths > 0
+    totals = np.zeros(len(polylines))
+    totals[nonempty] = position[(firsts + lengths - 1)[nonempty]]
+    # Targets 0, step, 2 step, ... below the total (as many as np.arange gives), then the
+    # total itself unless the last regular target already lies there.
+    regular = np.where(totals > 0, np.ceil(totals / step), nonempty).astype(int)
+    closing = (totals > 0) & (totals - (regular - 1) * step > 1e-9 * step)
+    counts = regular + closing
+    target_owner = np.repeat(np.arange(len(polylines)), counts)
+    rank = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    wanted = rank * step
+    is_closing = np.zeros(counts.sum(), dtype=bool)
+    is_closing[(np.cumsum(counts) - 1)[closing]] = True
+    wanted[is_closing] = totals[target_owner[is_closing]]
+    # Segment of each target: merge vertices and targets per polyline by arc length (a
+    # vertex before a target at the same length); the vertices passed so far give it.
+    is_target = np.concatenate([np.zeros(len(position), dtype=bool),
+                                np.ones(len(wanted), dtype=bool)])
+    merged = np.lexsort((is_target, np.concatenate([position, wanted]),
+                         np.concatenate([owner, target_owner])))
+    vertices_passed = np.cumsum(~is_target[merged])
+    start = np.empty(len(wanted), dtype=np.intp)
+    start[merged[is_target[merged]] - len(position)] = vertices_passed[is_target[merged]] - 1
+    last_of = (firsts + lengths - 1)[target_owner]
+    start = np.clip(start, firsts[target_owner], np.maximum(last_of - 1, firsts[target_owner]))
+    end = np.minimum(start + 1, last_of)
     span = position[end] - position[start]
-    weight = (wanted - position[start]) / np.where(span > 0.0, span, 1.0)
-    weight = np.where(span > 0.0, np.minimum(weight, 1.0), 0.0)
+    weight = np.where(span > 0.0, np.minimum(
+        (wanted - position[start]) / np.where(span > 0.0, span, 1.0), 1.0), 0.0)
     result = points[start] + weight[:, None] * (points[end] - points[start])
     # The end point exactly, not a + (b - a), which may round away from b.
-    counts = np.array([len(target) for target in targets])
-    lengths = np.array([len(source) for source in sources])
-    closing = counts > 1
-    result[(np.cumsum(counts) - 1)[closing]] = points[(np.cumsum(lengths) - 1)[closing]]
+    result[is_closing] = points[last_of[is_closing]]
     return np.split(result.astype(np.float32), np.cumsum(counts)[:-1])
 
 
