@@ -127,7 +127,10 @@ def test_batched_resampling_equals_one_at_a_time(batch, step):
     together = resample_many(batch, step)
     assert len(together) == len(batch)
     for points, resampled in zip(batch, together):
-        np.testing.assert_array_equal(resampled, resample_polyline(points, step))
+        alone = resample_polyline(points, step)
+        # Arc lengths in a batch are differences of one running sum: equal up to rounding.
+        assert resampled.shape == alone.shape
+        np.testing.assert_allclose(resampled, alone, atol=1e-3)
 
 
 @settings(max_examples=100, deadline=None)
