@@ -96,13 +96,18 @@ def test_rdp_keeps_ends_and_moves_no_point_farther_than_epsilon(points, epsilon)
             assert distance <= epsilon + 1e-6
 
 
-@settings(max_examples=50, deadline=None)
-@given(batch=st.lists(polyline, max_size=6), epsilon=st.floats(0, 5))
-def test_batched_rdp_equals_one_at_a_time(batch, epsilon):
-    together = simplify_rdp_many(batch, epsilon)
-    assert len(together) == len(batch)
-    for points, simplified in zip(batch, together):
-        np.testing.assert_array_equal(simplified, simplify_rdp(points, epsilon))
+@settings(max_examples=80, deadline=None)
+@given(batch=st.lists(polyline, max_size=6), epsilon=st.floats(0, 5), step=st.floats(0.5, 20))
+def test_batched_steps_equal_one_at_a_time(batch, epsilon, step):
+    simplified = simplify_rdp_many(batch, epsilon)
+    resampled = resample_many(batch, step)
+    assert len(simplified) == len(resampled) == len(batch)
+    for points, together, again in zip(batch, simplified, resampled):
+        np.testing.assert_array_equal(together, simplify_rdp(points, epsilon))
+        alone = resample_polyline(points, step)
+        # Arc lengths in a batch are differences of one running sum: equal up to rounding.
+        assert again.shape == alone.shape
+        np.testing.assert_allclose(again, alone, atol=1e-3)
 
 
 @settings(max_examples=200, deadline=None)
@@ -119,18 +124,6 @@ def test_resampling_keeps_ends_and_spacing(points, step):
     assert np.all(chords <= step + 1e-3)
     # Whole steps, then one shorter last step: ceil(total / step) intervals.
     assert -1e-6 <= len(resampled) - 1 - total / step < 1 + 1e-6
-
-
-@settings(max_examples=50, deadline=None)
-@given(batch=st.lists(polyline, max_size=6), step=st.floats(0.5, 20))
-def test_batched_resampling_equals_one_at_a_time(batch, step):
-    together = resample_many(batch, step)
-    assert len(together) == len(batch)
-    for points, resampled in zip(batch, together):
-        alone = resample_polyline(points, step)
-        # Arc lengths in a batch are differences of one running sum: equal up to rounding.
-        assert resampled.shape == alone.shape
-        np.testing.assert_allclose(resampled, alone, atol=1e-3)
 
 
 @settings(max_examples=100, deadline=None)

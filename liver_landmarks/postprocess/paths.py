@@ -188,8 +188,9 @@ def order_skeleton(skeleton: np.ndarray, min_branch_length_px: float = 10.0,
 
     Result:
         ``(N, 2)`` float32 ``(x, y)`` pixel coordinates per polyline, ordered along the
-        curve, longest polyline first (ties: smaller first, then last, point ``(x, y)``). An isolated
-        pixel gives a one-point polyline; an empty skeleton gives ``[]``.
+        curve, longest polyline first (ties: smaller first, then last, point
+        ``(x, y)``). An isolated pixel gives a one-point polyline; an empty skeleton gives
+        ``[]``.
 
     Example (``1`` main path, ``2`` branch, ``s`` a spur below the threshold)::
 

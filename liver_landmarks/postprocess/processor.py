@@ -75,7 +75,8 @@ def landmark_paths(class_ids: np.ndarray, config: PostProcessConfig,
 
 
 def output_polylines(paths: dict[Landmark, list[np.ndarray]], working_size: tuple[int, int],
-                     output_size: tuple[int, int], step: float) -> dict[Landmark, list[np.ndarray]]:
+                     output_size: tuple[int, int],
+                     step: float) -> dict[Landmark, list[np.ndarray]]:
     """Map every landmark's polylines to output pixels and resample them, all at once."""
     flat = [points for landmark in LANDMARKS for points in paths[landmark]]
     if flat:
