@@ -19,7 +19,7 @@ from liver_landmarks.postprocess.skeleton import skeletonize_mask
 
 __all__ = [
     'DRAW_ORDER', 'LandmarkPolylines', 'PostProcessConfig', 'PostProcessor', 'arc_length',
-    'cull_ligament',
-    'cull_outside', 'field_of_view_mask', 'join_fragments', 'order_skeleton', 'render_labels',
-    'resample_polyline', 'simplify_rdp', 'skeletonize_mask', 'to_output_pixels',
+    'cull_ligament', 'cull_outside', 'field_of_view_mask', 'join_fragments', 'order_skeleton',
+    'render_labels', 'resample_polyline', 'simplify_rdp', 'skeletonize_mask',
+    'to_output_pixels',
 ]
