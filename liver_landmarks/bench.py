@@ -205,6 +205,37 @@ def measure_stages(pipeline, frames: Sequence[np.ndarray], count: int,
     return {stage: summarise(values) for stage, values in times.items()}
 
 
+def measure_reference_postprocess(count: int) -> Optional[dict]:
+    """Time post-processing of the real sample's ground truth (416x320 ids, 1080p output).
+
+    A random network paints noise, which costs the post-processor more than real
+    landmarks do; this row gives the representative figure. None without the sample.
+    """
+    import cv2
+    from liver_landmarks.backends.base import sample_frame_paths
+    from liver_landmarks.landmarks import INPUT_HEIGHT, INPUT_WIDTH
+    from liver_landmarks.p2ilf_io import read_label_image
+    from liver_landmarks.postprocess import PostProcessor
+    from liver_landmarks.preprocess import resize_labels
+
+    for frame_path in sample_frame_paths():
+        label_path = frame_path.parent.parent / 'labels' / f'{frame_path.stem}_GT.jpg'
+        frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
+        if not label_path.is_file() or frame is None:
+            continue
+        frame = np.ascontiguousarray(frame[:, :, ::-1])
+        class_ids = resize_labels(read_label_image(label_path), INPUT_HEIGHT, INPUT_WIDTH)
+        postprocessor = PostProcessor()
+        times = []
+        for index in range(count + WARMUP_FRAMES):
+            started = time.perf_counter()
+            postprocessor(class_ids, frame=frame, output_size=frame.shape[:2])
+            if index >= WARMUP_FRAMES:
+                times.append(1000.0 * (time.perf_counter() - started))
+        return {'labels': label_path.name, 'postprocess': summarise(times)}
+    return None
+
+
 def prepare_model_cards(architectures: Sequence[str], encoder: str, directory: Path,
                         trained: Sequence[Path] = ()) -> dict[str, tuple[Path, str]]:
     """Return ``{architecture: (card, 'trained' or 'random')}``: trained cards first."""
@@ -233,7 +264,7 @@ def run_stage_benchmarks(cards: dict, backends: Sequence[str], device: str, coun
     for architecture, (card_path, weights) in cards.items():
         for backend in backends:
             row = {'architecture': architecture, 'backend': backend, 'weights': weights,
-                   'card': str(card_path)}
+                   'card': str(card_path), 'load_average': _load_average()}
             started = time.monotonic()
             try:
                 options = dict((backend_options or {}).get(backend, {}))
@@ -254,6 +285,13 @@ def run_stage_benchmarks(cards: dict, backends: Sequence[str], device: str, coun
     return rows
 
 
+def _load_average() -> Optional[float]:
+    """Return the 1-minute load average (other work on a shared machine), if known."""
+    with contextlib.suppress(OSError, AttributeError):
+        return round(os.getloadavg()[0], 2)
+    return None
+
+
 def _row_line(row: dict) -> str:
     if 'error' in row:
         return f'{row["architecture"]:>12} {row["backend"]:>9}: failed: {row["error"][:200]}'
@@ -261,7 +299,8 @@ def _row_line(row: dict) -> str:
     parts = ' '.join(f'{stage} {stages[stage]["median_ms"]:.1f}' for stage in stages
                      if stage != 'total')
     return (f'{row["architecture"]:>12} {row["backend"]:>9} {row["precision"]:>5}: '
-            f'total {stages["total"]["median_ms"]:.1f} ms (median; {parts})')
+            f'total {stages["total"]["median_ms"]:.1f} ms (median; {parts}; '
+            f'load {row["load_average"]})')
 
 
 def dds_node_command(card_path: Path, backend: str, device: str,
@@ -313,18 +352,19 @@ def markdown_report(results: dict) -> str:
         lines.append(f'| {key} | {value} |')
     lines += ['', '## Per-stage latency (ms, median / p95)', '',
               '| architecture | weights | backend | precision | ' + ' | '.join(STAGES)
-              + ' | total | Hz (1/median total) |',
-              '|' + '---|' * (len(STAGES) + 6)]
+              + ' | total | Hz (1/median total) | load |',
+              '|' + '---|' * (len(STAGES) + 7)]
     for row in results['stages']:
         if 'error' in row:
             lines.append(f'| {row["architecture"]} | {row["weights"]} | {row["backend"]} | '
-                         f'failed: {row["error"][:120]} |' + ' |' * (len(STAGES) + 2))
+                         f'failed: {row["error"][:120]} |' + ' |' * (len(STAGES) + 3))
             continue
         stages = row['stages']
         cells = [_cell(stages.get(stage)) for stage in STAGES + ('total',)]
         rate = 1000.0 / stages['total']['median_ms'] if stages['total'].get('median_ms') else 0
         lines.append(f'| {row["architecture"]} | {row["weights"]} | {row["backend"]} | '
-                     f'{row["precision"]} | ' + ' | '.join(cells) + f' | {rate:.1f} |')
+                     f'{row["precision"]} | ' + ' | '.join(cells)
+                     + f' | {rate:.1f} | {row.get("load_average")} |')
     if results.get('dds'):
         lines += ['', '## End to end through DDS (publisher, node, subscriber processes)', '',
                   '| backend | node parameters | published Hz | labels Hz | '
@@ -345,6 +385,11 @@ def markdown_report(results: dict) -> str:
                 f'{latency.get("p50_ms")} / {latency.get("p95_ms")} / {latency.get("p99_ms")} | '
                 f'{row["end_to_end_hz"]} | {row.get("node_cpu_percent")} | '
                 f'{row.get("network_namespace")} |')
+    reference = results.get('postprocess_reference')
+    if reference:
+        lines += ['', f'Post-processing the real ground truth ({reference["labels"]}, 416x320 ids '
+                  f'to 1920x1080 polylines and labels): '
+                  f'{_cell(reference["postprocess"])} ms (median / p95).']
     lines += ['', '## Notes', ''] + [f'- {note}' for note in results.get('notes', [])]
     return '\n'.join(lines) + '\n'
 

@@ -23,7 +23,7 @@ and here, to check that it runs before it costs GPU time::
 No trained weights are needed for latency. So that the precision checks mean something
 (a random network's classes are nearly tied everywhere, and any rounding flips its
 argmax), each model is random-initialised, its batch-norm statistics re-estimated on
-procedural frames, and then trained for a few hundred steps (about half a minute) on a
+procedural frames, and then trained for up to 200 steps or 25 s per model on a
 toy task of tinted curves. Pass ``--card`` to use a trained model artifact instead.
 """
 
@@ -360,15 +360,6 @@ def compare(reference: list, candidate: list) -> dict:
 
 
 # ---------------------------------------------------------------- variants
-
-
-class Variant:
-    """One way of running the model: a name, a build step and a forward call."""
-
-    def __init__(self, name: str, needs_cuda: bool = False, compiled: bool = False):
-        self.name = name
-        self.needs_cuda = needs_cuda
-        self.compiled = compiled
 
 
 def make_runner(name: str, model: torch.nn.Module, example: torch.Tensor, device):
@@ -806,8 +797,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu'")
     parser.add_argument('--quick', action='store_true',
                         help='few iterations, no torch.compile: a smoke test of the script')
-    parser.add_argument('--budget-s', type=float, default=330.0,
-                        help='whole-run time budget in seconds (default 330)')
+    parser.add_argument('--budget-s', type=float, default=300.0,
+                        help='whole-run time budget in seconds (default 300)')
     parser.add_argument('--iterations', type=int, default=None,
                         help='timed iterations per variant (default 200, quick 3)')
     parser.add_argument('--architectures', nargs='+', default=list(ARCHITECTURES),
@@ -816,7 +807,7 @@ def parse_args(argv=None):
                         help='torch.compile variants (auto: yes on CUDA unless --quick)')
     parser.add_argument('--card', default=None, help='a trained model card instead of random')
     parser.add_argument('--train-steps', type=int, default=None,
-                        help='toy-task training steps per model (default 300, quick 1; 0: none)')
+                        help='toy-task training steps per model (default 200, quick 1; 0: none)')
     parser.add_argument('--no-dds', action='store_true', help='skip the DDS section')
     parser.add_argument('--dds-seconds', type=float, default=10.0)
     parser.add_argument('--dds-rate', type=float, default=250.0,
@@ -873,7 +864,7 @@ def _run_all(rec: Recorder, args):
         torch.backends.cudnn.benchmark = True
     ctx = {'device': device, 'iterations': iterations, 'warmup': 2 if quick else 30,
            'models': {}, 'reference': {}}
-    train_steps = args.train_steps if args.train_steps is not None else (1 if quick else 300)
+    train_steps = args.train_steps if args.train_steps is not None else (1 if quick else 200)
     with rec.section('models', 150) as ok:
         if not ok:
             return
@@ -892,7 +883,7 @@ def _run_all(rec: Recorder, args):
             else:
                 model = build_model(architecture, 0, calibration)
                 if train_steps:
-                    info = train_briefly(model, train_steps, 20 if quick else 35, device,
+                    info = train_briefly(model, train_steps, 20 if quick else 25, device,
                                          batch=1 if quick else 8)
                     rec.data['config'][f'training_{architecture}'] = info
                     log(f'    trained {architecture}: {info}')

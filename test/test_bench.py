@@ -41,6 +41,10 @@ def test_bench_writes_json_with_every_stage(bench_run):
     stage_sum = sum(row['stages'][stage]['mean_ms'] for stage in bench.STAGES)
     assert stage_sum == pytest.approx(row['stages']['total']['mean_ms'], rel=0.05, abs=0.1)
     assert results['dds'] == []
+    reference = results['postprocess_reference']
+    if reference is not None:  # the real sample is present
+        assert reference['postprocess']['n'] == 3
+        assert reference['labels'].endswith('_GT.jpg')
 
 
 def test_bench_markdown_has_the_machine_and_a_row_per_run(bench_run):
@@ -51,7 +55,9 @@ def test_bench_markdown_has_the_machine_and_a_row_per_run(bench_run):
     row = next(line for line in text.splitlines() if line.startswith('| unet |'))
     total = results['stages'][0]['stages']['total']
     assert f'{total["median_ms"]:.1f} / {total["p95_ms"]:.1f}' in row
-    assert row.count('|') == len(bench.STAGES) + 7
+    assert row.count('|') == len(bench.STAGES) + 8
+    if results['postprocess_reference'] is not None:
+        assert 'Post-processing the real ground truth' in text
 
 
 def test_bench_refuses_bad_arguments(tmp_path, capsys):

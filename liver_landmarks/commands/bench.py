@@ -100,6 +100,7 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix='liver_landmarks_bench_') as scratch:
         cards = bench.prepare_model_cards(architectures, args.encoder, Path(scratch), args.model)
         stages = bench.run_stage_benchmarks(cards, backends, args.device, args.frames, options)
+        reference = bench.measure_reference_postprocess(args.frames)
         dds = []
         if args.dds:
             card_path = next(iter(cards.values()))[0]
@@ -122,7 +123,7 @@ def run(args) -> int:
                             'device': args.device, 'dds': args.dds,
                             'dds_seconds': args.dds_seconds, 'dds_rate': args.dds_rate,
                             'dds_parameters': args.dds_param},
-               'stages': stages, 'dds': dds}
+               'stages': stages, 'postprocess_reference': reference, 'dds': dds}
     (args.out / 'bench.json').write_text(json.dumps(results, indent=1, default=str) + '\n')
     (args.out / 'bench.md').write_text(bench.markdown_report(results))
     print(f'wrote {args.out / "bench.json"} and {args.out / "bench.md"}')
