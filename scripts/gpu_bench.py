@@ -857,6 +857,13 @@ def _run_all(rec: Recorder, args):
     with rec.section('machine', 60) as ok:
         if ok:
             rec.data['machine'] = describe_machine(device)
+    try:
+        import segmentation_models_pytorch  # noqa: F401
+    except ImportError as error:
+        raise RuntimeError(
+            'segmentation_models_pytorch does not import; carry its wheel '
+            '(segmentation_models_pytorch-0.6.0-py3-none-any.whl, pip install --no-deps) '
+            f'first: {error}') from error
     if device.type == 'cuda':
         # The fp32 reference must be true fp32; variants opt in to TF32 themselves.
         torch.backends.cuda.matmul.allow_tf32 = False
