@@ -14,6 +14,9 @@ import re
 
 import yaml
 
+#: Sources ``data.kind`` can name.
+DATA_KINDS = ('synthetic', 'p2ilf', 'l3d', 'colour_labels')
+
 #: Every recipe key with its default. Sections and keys are documented in docs/training.md.
 DEFAULTS = {
     'name': 'run',
@@ -199,6 +202,18 @@ def validate(config: dict) -> None:
     crop = config['data']['crop']
     if crop is not None and (len(crop) != 2 or min(crop) < 32):
         raise ConfigError(f'data.crop must be [height, width] of at least 32 px, got {crop}')
+    from liver_landmarks.model import ARCHITECTURES
+    architecture = config['model']['architecture']
+    if str(architecture).lower() not in ARCHITECTURES:
+        raise ConfigError(f'model.architecture {architecture!r} is not one of '
+                          f'{", ".join(ARCHITECTURES)}')
+    if config['data']['kind'] not in DATA_KINDS:
+        raise ConfigError(f'data.kind {config["data"]["kind"]!r} is not one of '
+                          f'{", ".join(DATA_KINDS)}')
+    for key, value in config['data']['augment'].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f'data.augment.{key} must be a number >= 0 (a probability for '
+                              f'flips, 0 for off), got {value!r}')
     weights = config['loss']['class_weights']
     listed = isinstance(weights, list) and len(weights) == 4
     if not (weights in ('auto', 'none', None) or listed):

@@ -13,6 +13,7 @@ cache (``data.cache_dir``).
 from pathlib import Path
 
 import lightning as L
+from liver_landmarks_training.config import DATA_KINDS
 from liver_landmarks_training.datasets import (
     ColourLabelDataset, discover_p2ilf, L3DDataset, LandmarkDataset, split_by_patient,
     SyntheticDataset)
@@ -25,7 +26,6 @@ VALIDATION_SEED_OFFSET = 1_000_000
 #: Offset of a held-out synthetic test split (evaluation), disjoint from both.
 TEST_SEED_OFFSET = 2_000_000
 _SYNTHETIC_SPLIT_OFFSETS = {'train': 0, 'val': VALIDATION_SEED_OFFSET, 'test': TEST_SEED_OFFSET}
-DATA_KINDS = ('synthetic', 'p2ilf', 'l3d', 'colour_labels')
 
 
 class DatasetNotFoundError(FileNotFoundError):

@@ -88,13 +88,15 @@ def build_trainer(config: dict, run_dir: Path, extra_callbacks=(), enable_checkp
     trainer_config = config['trainer']
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / 'checkpoints', monitor=SELECTION_METRIC, mode='max', save_top_k=1,
-        save_last=True, auto_insert_metric_name=False,
-        filename='best-epoch{epoch:03d}-score{val/score:.4f}')
+        auto_insert_metric_name=False, filename='best-epoch{epoch:03d}-score{val/score:.4f}')
+    # Lightning 2.6 refreshes save_last only when the best changes; resuming needs every epoch.
+    last = ModelCheckpoint(dirpath=run_dir / 'checkpoints', filename='last', monitor=None,
+                           save_top_k=1, enable_version_counter=False)
     callbacks = [EarlyStopping(monitor=SELECTION_METRIC, mode='max',
                                patience=int(trainer_config['early_stopping_patience'])),
                  LearningRateMonitor(logging_interval='epoch'), *extra_callbacks]
     if enable_checkpointing:
-        callbacks.append(checkpoint)
+        callbacks += [checkpoint, last]
     if trainer_config['progress_bar']:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
     # config.yaml is written into the run folder first, on purpose.

@@ -29,6 +29,9 @@ def test_defaults_and_overrides_parse_yaml_values():
     ('optim.lr', 'key.path=value'),
     ('optim.batch_size=0', 'batch_size'),
     ('data.crop=[8, 8]', 'data.crop'),
+    ('model.architecture=segformer', 'model.architecture'),
+    ('data.kind=cityscapes', 'data.kind'),
+    ('data.augment.hflip=true', 'data.augment.hflip'),
 ])
 def test_bad_overrides_are_refused_with_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
