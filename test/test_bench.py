@@ -90,3 +90,25 @@ def test_summarise_and_failed_rows_in_the_report():
 def test_available_backends_always_include_torch():
     backends = bench.available_backends('cpu')
     assert backends[0] == 'torch' and 'tensorrt' not in backends
+
+
+@pytest.mark.dds
+@pytest.mark.slow
+def test_dds_benchmark_measures_the_node_end_to_end(random_model_card, tmp_path):
+    """Publisher, node and subscriber as three processes over real DDS (small frames)."""
+    from liver_landmarks.dds_bench import run_dds_benchmark
+
+    command = bench.dds_node_command(random_model_card, 'torch', 'cpu',
+                                     {'input_reliability': 'reliable'})
+    result = run_dds_benchmark(command, duration_s=2.0, rate_hz=4.0,
+                               output_topics=('/segmentation_node/labels',
+                                              '/segmentation_node/polylines'),
+                               startup_timeout_s=90.0, width=416, height=320,
+                               out_dir=tmp_path)
+    assert result['published'] >= 4
+    labels = result['topics']['/segmentation_node/labels']
+    assert 1 <= labels['received'] <= result['published']
+    assert labels['latency']['count'] == labels['received']
+    assert labels['latency']['p50_ms'] > 0
+    assert 1 <= result['complete_frames'] <= labels['received']
+    assert result['summary'].startswith('published')
