@@ -40,6 +40,8 @@ FALLBACK_CHAIN = ('int8', 'bf16', 'fp32')
 #: float32 OpenVINO must match eager PyTorch float32 almost exactly.
 MIN_FP32_AGREEMENT = 0.999
 DEFAULT_CALIBRATION_FRAMES = 24
+VERIFICATION_FRAMES = 2
+VERIFICATION_SEED = 1000
 PROCEDURAL_CALIBRATION = 'procedural-v1'
 
 
@@ -178,8 +180,13 @@ class OpenVinoBackend(InferenceBackend):
         self.max_logit_difference: Optional[float] = None
         self.fallbacks: list[str] = []
         self.caches: dict[str, dict] = {}
-        batches = (list(verification_batches) if verification_batches is not None
-                   else agreement_sample_batches(card))
+        if verification_batches is not None:
+            batches = list(verification_batches)
+        else:
+            # Held-out procedural frames (calibration uses seed 0) beside the real samples.
+            batches = agreement_sample_batches(card) + [
+                self._preprocessor(frame) for frame in procedural_frames(
+                    VERIFICATION_FRAMES, 416, 320, seed=VERIFICATION_SEED)]
         references = [self._torch_logits(batch) for batch in batches]
         chain = FALLBACK_CHAIN[FALLBACK_CHAIN.index('int8' if precision == 'auto'
                                                     else precision):]
