@@ -40,10 +40,9 @@ def node_process(random_model_card, tmp_path_factory):
     command = node_command(parameters={
         'model_card': random_model_card, 'backend': 'torch', 'device': 'cpu',
         # Generous: frames wait for a busy shared CPU; the stale case below is 30 s old.
-        'max_frame_age_s': 5.0, 'input_timeout_s': INPUT_TIMEOUT_S,
-        # Over the loopback profile best-effort frames above about 64 KB are mostly lost in
-        # DDS (docs/node.md); the default best_effort is tested with small frames in-process.
-        'input_reliability': 'reliable'})
+        # Input reliability stays at its default, best effort (test_node_inprocess.py also
+        # runs a reliable subscription).
+        'max_frame_age_s': 5.0, 'input_timeout_s': INPUT_TIMEOUT_S})
     env = dict(os.environ, PYTHONUNBUFFERED='1', RCUTILS_LOGGING_BUFFERED_STREAM='0')
     with open(log_path, 'wb') as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -162,9 +162,11 @@ class BagReplayer:
             if not self.options.loop or not self.publishers:
                 break
         self.stats.interrupted = self.stop_event.is_set()
-        # A process that exits right after its last publish can take that message with it.
-        for publisher in self.publishers.values():
-            publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
+        # A process that exits right after its last publish can take that message with it
+        # (the last /clock too: a use_sim_time node must end on the bag's last time).
+        for publisher in [*self.publishers.values(), self.clock_publisher]:
+            if publisher is not None:
+                publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         self.stats.wall_s = time.monotonic() - started
         return self.stats
 
