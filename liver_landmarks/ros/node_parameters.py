@@ -206,6 +206,54 @@ def resolve_model_card(value: str) -> Path:
         + ': set model_card to a model card JSON written by the training package')
 
 
+def command_line_overrides(argv) -> dict:
+    """Return ``{name: text}`` of every ``-p [NODE:]NAME:=VALUE`` among the ROS arguments."""
+    overrides = {}
+    in_ros_args = False
+    items = iter(argv)
+    for item in items:
+        if item == '--ros-args':
+            in_ros_args = True
+        elif item == '--':
+            in_ros_args = False
+        elif in_ros_args and item in ('-p', '--param'):
+            name, assign, text = next(items, '').partition(':=')
+            if assign:
+                overrides[name.rpartition(':')[2]] = text
+    return overrides
+
+
+_TYPE_NAMES = {bool: 'bool', int: 'integer', float: 'double', str: 'string',
+               type(None): 'null', list: 'list', dict: 'mapping'}
+_EXAMPLES = {bool: 'true', int: '10', float: '10.0', str: 'VALUE'}
+
+
+def check_override_types(argv):
+    """Refuse a ``-p NAME:=VALUE`` whose type is not the parameter's, saying how to write it.
+
+    rclpy refuses some of these at start-up, but when the value comes on top of a
+    ``--params-file`` that sets the same name, rcl silently keeps the file's value for
+    others (``-p sample_step_px:=coarse``, ``-p autostart:=7``), so the node would run
+    with a setting the user did not ask for. Values are read as YAML, as rcl reads them.
+    """
+    import yaml
+
+    for name, text in command_line_overrides(argv).items():
+        if name not in SPECS:
+            continue
+        wanted = type(SPECS[name].default)
+        try:
+            value = yaml.safe_load(text) if text else ''
+        except yaml.YAMLError:
+            value = text
+        if type(value) is not wanted:
+            hint = ' (a double needs its decimal point)' if wanted is float else ''
+            raise ConfigurationError(
+                f'-p {name}:={text} gives {_TYPE_NAMES.get(type(value), type(value).__name__)}'
+                f', but {name} is a {_TYPE_NAMES[wanted]} parameter: write it like -p '
+                f'{name}:={_EXAMPLES[wanted]}{hint}')
+
+
 def read_settings(values: dict) -> NodeSettings:
     """Validate every parameter value and resolve the model card; raise ConfigurationError."""
     for spec in NODE_PARAMETERS:

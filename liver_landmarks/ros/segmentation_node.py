@@ -30,8 +30,8 @@ from liver_landmarks.ros.frame_queue import FrameWorker, NewestFrameSlot
 from liver_landmarks.ros.image_conversion import decode_colour_frame, ImageFormatError
 from liver_landmarks.ros.messages import build_output_messages, OUTPUT_MSGTYPES
 from liver_landmarks.ros.node_parameters import (
-    ALL_PARAMETERS, ConfigurationError, MODEL_PARAMETERS, postprocess_config, read_settings,
-    SPECS)
+    ALL_PARAMETERS, check_override_types, ConfigurationError, MODEL_PARAMETERS,
+    postprocess_config, read_settings, SPECS)
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
@@ -411,6 +411,7 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     node = None
     try:
+        check_override_types(sys.argv if args is None else args)
         node = SegmentationNode()
         node.autostart()
         rclpy.spin(node)
@@ -419,6 +420,9 @@ def main(args=None) -> int:
     except (InvalidParameterValueException, InvalidParameterTypeException) as error:
         print(f'{NODE_NAME}: {error}: fix the value in config/segment.yaml or the -p '
               'override', file=sys.stderr)
+        return 2
+    except ConfigurationError as error:
+        print(f'{NODE_NAME}: {error}', file=sys.stderr)
         return 2
     finally:
         if node is not None:
