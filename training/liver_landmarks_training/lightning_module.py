@@ -145,5 +145,5 @@ def validation_aggregates(sums: torch.Tensor) -> dict[str, float]:
 def network_from_checkpoint(checkpoint_path) -> tuple[nn.Module, dict]:
     """Return (network in eval mode on the CPU, training config) from a Lightning checkpoint."""
     module = LandmarkSegmentationModule.load_from_checkpoint(
-        str(checkpoint_path), map_location='cpu', load_encoder_weights=False)
+        str(checkpoint_path), map_location='cpu', weights_only=True, load_encoder_weights=False)
     return module.model.eval(), module.hparams['config']

@@ -68,7 +68,7 @@ def load_initial_weights(module: LandmarkSegmentationModule, path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f'model.init_checkpoint not found: {path}')
     if path.suffix == '.ckpt':
-        state = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+        state = torch.load(path, map_location='cpu', weights_only=True)['state_dict']
         state = {key[len('model.'):]: value for key, value in state.items()
                  if key.startswith('model.')}
     else:
