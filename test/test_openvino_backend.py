@@ -168,3 +168,27 @@ def test_create_backend_constructs_it_and_closing_stops_it(random_model_card, ve
     backend.close()
     with pytest.raises(BackendError, match='closed'):
         backend.predict_logits(verification[0])
+
+
+def test_auto_on_the_shipped_model_agrees_on_synthetic_and_real_frames(real_batch):
+    """The node's default on a CPU: the fastest precision that keeps 99 % on both sets.
+
+    Uses the default converted-model cache, as the node does, so only the first run
+    pays for conversion and quantisation.
+    """
+    from liver_landmarks.model.artifact import shipped_model_cards
+    cards = shipped_model_cards()
+    if not cards:
+        pytest.skip('no trained model shipped in models/ (a random one cannot show int8 quality)')
+    synthetic = pytest.importorskip('liver_landmarks_training.synthetic',
+                                    reason='the synthetic set comes from the training package')
+    backend = OpenVinoBackend(cards[0], precision='auto')
+    reference = TorchBackend(cards[0], device='cpu', precision='fp32')
+    frames = [synthetic.render_frame(7000 + seed, 832, 640).image for seed in range(6)]
+    batch = np.concatenate([Preprocessor()(frame) for frame in frames])
+    assert label_agreement(reference.predict_labels(batch), backend.predict_labels(batch)) >= 0.99
+    assert label_agreement(reference.predict_labels(real_batch),
+                           backend.predict_labels(real_batch)) >= 0.99
+    assert backend.precision in ('int8', 'bf16', 'fp32')
+    if backend.precision != 'int8':
+        assert backend.fallbacks and backend.fallbacks[0].startswith('int8:')
