@@ -814,9 +814,9 @@ def parse_args(argv=None):
                         help='publisher rate in Hz (the node drops what it cannot keep up with)')
     parser.add_argument('--dds-backend', default='torch', help='backend parameter of the node')
     parser.add_argument('--dds-input-reliability', choices=('reliable', 'best_effort'),
-                        default='reliable',
-                        help="QoS of the node's image subscription (default reliable: on "
-                        'loopback, best effort lost most large frames in tests here)')
+                        default='best_effort',
+                        help="QoS of the node's image subscription (default best_effort, "
+                        "the node's default)")
     parser.add_argument('--dds-node', choices=('auto', 'package', 'minimal'), default='auto',
                         help="the package's segmentation_node (auto: when its model card "
                         "can be written) or this script's minimal GPU node")
