@@ -111,8 +111,8 @@ def run(args) -> int:
     machine['load_average_after'] = bench.describe_machine().get('load_average')
     weights = {kind for _, kind in cards.values()}
     notes = [f'weights: {", ".join(sorted(weights))} (random-initialised models are fine for '
-             'latency; their outputs are noise, and int8 cannot keep 99 % agreement on them, '
-             'so OpenVINO runs the precision shown)',
+             'latency; their outputs are noise, and int8 usually cannot keep 99 % agreement '
+             'on them, so OpenVINO runs the precision shown)',
              'per-stage rows run one frame at a time in one process; DDS rows add transport, '
              "queueing and the node's own threads",
              f'load average before/after: {machine.get("load_average")} / '
