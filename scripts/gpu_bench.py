@@ -457,7 +457,9 @@ def _captured_graph(model, example):
         if x.data_ptr() != static_input.data_ptr():
             static_input.copy_(x)
         graph.replay()
-        return static_output
+        # The next replay overwrites static_output: hand out a copy, as _cloning does.
+        # Without it the H200 run of 2026-11-27 compared aliased buffers (agreement 0).
+        return static_output.clone()
     return run, static_input
 
 
