@@ -458,7 +458,8 @@ def _captured_graph(model, example):
             static_input.copy_(x)
         graph.replay()
         # The next replay overwrites static_output: hand out a copy, as _cloning does.
-        # Without it the H200 run of 2026-11-27 compared aliased buffers (agreement 0).
+        # On the H200 run of 2026-11-27 this variant's outputs were not finite (fp16) or
+        # wrong (bf16) while torch.compile's CUDA graphs agreed: its timings are not used.
         return static_output.clone()
     return run, static_input
 
