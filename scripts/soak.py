@@ -29,7 +29,6 @@ import json
 import os
 from pathlib import Path
 import platform
-import signal
 import subprocess
 import sys
 import threading
@@ -175,17 +174,6 @@ def _start_node(args, card: Path, log_path: Path) -> subprocess.Popen:
                                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
 
 
-def _stop_node(process: subprocess.Popen) -> int | None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
 class Publisher:
     """Publishes the prepared frames at ``rate_hz`` from its own thread, counting them."""
 
@@ -275,7 +263,7 @@ def summarise(samples, warmup_s: float) -> dict:
 def run_soak(args) -> dict:
     """Start the node, load it, sample it; return the report as a dict."""
     use_loopback_dds()
-    from liver_landmarks.ros.node_client import NodeClient, status_values
+    from liver_landmarks.ros.node_client import NodeClient, status_values, stop_node_process
 
     args.out.mkdir(parents=True, exist_ok=True)
     card = _model_card(args)
@@ -340,7 +328,7 @@ def run_soak(args) -> dict:
         if sampler is not None:
             sampler.stop()
         client.close()
-        report['node_exit_code'] = _stop_node(node)
+        report['node_exit_code'] = stop_node_process(node)
         report['config']['machine']['load1_at_end'] = round(os.getloadavg()[0], 2)
     return report
 

@@ -19,7 +19,8 @@ from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessConfig
 from liver_landmarks.ros.image_conversion import image_msg_to_numpy, numpy_to_image_msg
 from liver_landmarks.ros.messages import cloud_to_polylines, MASK_KEYS, OUTPUT_KEYS
-from liver_landmarks.ros.node_client import node_command, NodeClient, pad_rows
+from liver_landmarks.ros.node_client import (
+    node_command, NodeClient, pad_rows, stop_node_process)
 from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import psutil
@@ -49,13 +50,7 @@ def node_process(random_model_card, tmp_path_factory):
                                    cwd=REPO_ROOT)
     process.log_path = log_path
     yield process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_node_process(process, timeout=20)
 
 
 def _log(process) -> str:

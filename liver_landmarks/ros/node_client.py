@@ -12,6 +12,8 @@ The caller must have put DDS where it wants it (tests and demos call
 
 from collections import OrderedDict
 from pathlib import Path
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -57,6 +59,21 @@ def node_command(params_file=None, image_topic='/camera/image', parameters=None,
     if node_name:
         command += ['-r', f'__node:={node_name}']
     return command
+
+
+def stop_node_process(process: subprocess.Popen, timeout: float = 30.0) -> int | None:
+    """Stop a node started with :func:`node_command` as Ctrl-C would; kill it if it hangs.
+
+    Return its exit status (0 for a clean shutdown).
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def stamp_ns(header) -> int:
