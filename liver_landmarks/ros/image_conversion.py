@@ -354,6 +354,29 @@ def _expected_shape(fmt: PixelFormat) -> str:
     return 'HxW' if fmt.channels == 1 else f'HxWx{fmt.channels}'
 
 
+def new_message(message_class, **fields):
+    """Build a ROS message whose ``array('B')`` fields are kept as given, not copied.
+
+    With field checks off (the default of recent distros), rosidl's generated setters copy
+    every array assigned to a ``uint8[]`` field; with them on, an ``array('B')`` is taken
+    as it is. The checks of the few scalar fields cost far less than copying an image.
+    Message classes without the switch (older distros) keep arrays as they are anyway.
+    """
+    if '_check_fields' in getattr(message_class, '__slots__', ()):
+        return message_class(check_fields=True, **fields)
+    return message_class(**fields)
+
+
+def zeroed_uint8_array(size: int) -> tuple[array.array, np.ndarray]:
+    """Return a zeroed ``array('B')`` of ``size`` bytes and a writable uint8 view of it.
+
+    Code that fills the view (``dst=`` of OpenCV, ``out=`` of numpy) writes the message
+    field directly, without building the values elsewhere and copying them in.
+    """
+    buffer = array.array('B', b'\0') * size
+    return buffer, np.frombuffer(buffer, dtype=np.uint8)
+
+
 def bytes_to_uint8_array(values: np.ndarray) -> array.array:
     """Copy a numpy array's bytes, in C order, into the ``array('B')`` message fields hold.
 
@@ -365,15 +388,34 @@ def bytes_to_uint8_array(values: np.ndarray) -> array.array:
     return buffer
 
 
+def wrap_image_msg(data: array.array, height: int, width: int, encoding: str, header=None):
+    """Build a ``sensor_msgs/Image`` around ``data`` (unpadded rows, native byte order).
+
+    ``data`` becomes the message's field without a copy: do not change it afterwards.
+    """
+    from sensor_msgs.msg import Image
+
+    fmt = pixel_format(encoding)
+    if len(data) * data.itemsize != height * width * fmt.bytes_per_pixel:
+        raise ImageFormatError(
+            'shape_mismatch', f'{len(data) * data.itemsize} bytes do not hold {height}x{width} '
+            f'{encoding} pixels ({height * width * fmt.bytes_per_pixel} bytes)')
+    msg = new_message(Image, height=height, width=width, encoding=encoding,
+                      is_bigendian=int(np.little_endian is False),
+                      step=width * fmt.bytes_per_pixel)
+    if header is not None:
+        msg.header = header
+    msg.data = data
+    return msg
+
+
 def numpy_to_image_msg(image: np.ndarray, encoding: str, header=None):
     """Build a ``sensor_msgs/Image`` from an array laid out as ``encoding`` says.
 
     ``image`` is ``HxW`` for single-channel encodings or ``HxWxC``; uint8 for 8-bit
     encodings and uint16 for 16-bit ones. Rows are written without padding, in this
-    machine's byte order.
+    machine's byte order; the pixels are copied once, into the message's field.
     """
-    from sensor_msgs.msg import Image
-
     fmt = pixel_format(encoding)
     image = np.asarray(image)
     if image.ndim == 3 and fmt.channels == 1 and image.shape[2] == 1:
@@ -392,13 +434,4 @@ def numpy_to_image_msg(image: np.ndarray, encoding: str, header=None):
     if width == 0 or height == 0:
         raise ImageFormatError(
             'zero_size', f'image is {width}x{height}: width and height must both be at least 1')
-    msg = Image()
-    if header is not None:
-        msg.header = header
-    msg.height = height
-    msg.width = width
-    msg.encoding = encoding
-    msg.is_bigendian = int(np.little_endian is False)
-    msg.step = width * fmt.bytes_per_pixel
-    msg.data = bytes_to_uint8_array(image)
-    return msg
+    return wrap_image_msg(bytes_to_uint8_array(image), height, width, encoding, header)
