@@ -65,6 +65,10 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """
     if image.shape[1] == width and image.shape[0] == height:
         return image
+    if image.ndim == 3 and image.strides[2] < 0:
+        # A channel-reversed view (bgr <-> rgb): channels resize independently, so resize
+        # the forward layout in place and reverse the small result instead of the frame.
+        return np.ascontiguousarray(resize_image(image[:, :, ::-1], width, height)[:, :, ::-1])
     image = _readable_by_opencv(image)
     if width * height >= image.shape[1] * image.shape[0]:
         return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
