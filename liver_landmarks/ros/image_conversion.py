@@ -396,6 +396,7 @@ def wrap_image_msg(data: array.array, height: int, width: int, encoding: str, he
     from sensor_msgs.msg import Image
 
     fmt = pixel_format(encoding)
+    height, width = int(height), int(width)
     if len(data) * data.itemsize != height * width * fmt.bytes_per_pixel:
         raise ImageFormatError(
             'shape_mismatch', f'{len(data) * data.itemsize} bytes do not hold {height}x{width} '
