@@ -10,11 +10,11 @@ import threading
 import time
 
 import cv2
-from liver_landmarks.ros.bag_io import (create_writer, messages_by_topic, open_bag,
-                                        read_messages, topic_counts)
-from liver_landmarks.ros.bag_report import header_stamp_ns, write_report
+from liver_landmarks.bag.recorder import node_output_topics, OutputRecorder
+from liver_landmarks.bag.report import header_stamp_ns, write_report
+from liver_landmarks.bag.storage import (create_writer, messages_by_topic, open_bag,
+                                         read_messages, topic_counts)
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
-from liver_landmarks.ros.output_recorder import node_output_topics, OutputRecorder
 import numpy as np
 import pytest
 import rclpy

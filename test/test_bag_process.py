@@ -9,12 +9,12 @@ import subprocess
 import sys
 import threading
 
+from liver_landmarks.bag.process import BagProcessor, ProcessError, ProcessOptions
+from liver_landmarks.bag.storage import (BagReadError, messages_by_topic, open_bag,
+                                         topic_counts, write_messages)
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_contours
 from liver_landmarks.pipeline import Pipeline
-from liver_landmarks.ros.bag_io import (BagReadError, messages_by_topic, open_bag, topic_counts,
-                                        write_messages)
-from liver_landmarks.ros.bag_process import BagProcessor, ProcessError, ProcessOptions
 from liver_landmarks.ros.image_conversion import decode_colour_frame, numpy_to_image_msg
 from liver_landmarks.ros.messages import cloud_to_polylines, OUTPUT_KEYS
 from liver_landmarks.testing import synthetic_frame

@@ -8,9 +8,9 @@ import sys
 import threading
 import time
 
-from liver_landmarks.ros.bag_io import (add_topic, close_writer, create_writer, open_bag,
-                                        read_messages)
-from liver_landmarks.ros.bag_replay import BagReplayer, ReplayOptions
+from liver_landmarks.bag.replay import BagReplayer, ReplayOptions
+from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, open_bag,
+                                         read_messages)
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 import numpy as np
 import pytest

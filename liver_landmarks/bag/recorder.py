@@ -6,9 +6,9 @@ The demo needs a recorder and the ``.venv`` set-up has no ``ros2`` command line,
 small node subscribes to the node's outputs (and, by default, to its input image and
 ``/diagnostics``) as raw bytes and writes them with the receive time as log time. The
 log times of an input frame and of its outputs, both taken on this process's clock,
-give the end-to-end latency through DDS (see :mod:`liver_landmarks.ros.bag_report`).
+give the end-to-end latency through DDS (see :mod:`liver_landmarks.bag.report`).
 
-Run: ``python -m liver_landmarks.ros.output_recorder --out OUT_BAG [--loopback]``;
+Run: ``python -m liver_landmarks.bag.recorder --out OUT_BAG [--loopback]``;
 stops on Ctrl-C, SIGTERM, ``--duration`` or ``--idle-exit``, always leaving a bag
 that opens.
 """
@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from liver_landmarks.ros.bag_io import add_topic, close_writer, create_writer, message_class
+from liver_landmarks.bag.storage import add_topic, close_writer, create_writer, message_class
 
 DEFAULT_NODE = '/segmentation_node'
 DEFAULT_IMAGE_TOPIC = '/camera/image'
@@ -110,7 +110,7 @@ class OutputRecorder:
 def build_parser() -> argparse.ArgumentParser:
     """Return the recorder's command line parser."""
     parser = argparse.ArgumentParser(
-        prog='python -m liver_landmarks.ros.output_recorder',
+        prog='python -m liver_landmarks.bag.recorder',
         description="Record the segmentation node's outputs into a rosbag2.")
     parser.add_argument('--out', required=True, help='bag directory to create (must not exist)')
     parser.add_argument('--node', default=DEFAULT_NODE,

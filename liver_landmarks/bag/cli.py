@@ -101,7 +101,7 @@ def _add_info(actions):
 def _add_report(actions):
     report = actions.add_parser(
         'report', help='overlay strip and latency summary from a recording of the node',
-        description='From a bag recorded with liver_landmarks.ros.output_recorder (inputs and '
+        description='From a bag recorded with liver_landmarks.bag.recorder (inputs and '
                     'outputs with receive times), write overlay_strip.png, latency_summary.json '
                     'and latency_summary.txt.')
     report.add_argument('bag', type=Path, help='recorded bag')
@@ -140,7 +140,7 @@ def _progress(total, unit, disabled):
 
 
 def _open(path):
-    from liver_landmarks.ros.bag_io import BagReadError, open_bag
+    from liver_landmarks.bag.storage import BagReadError, open_bag
 
     try:
         return open_bag(path)
@@ -150,7 +150,7 @@ def _open(path):
 
 @contextmanager
 def _bag_errors_as_user_errors():
-    from liver_landmarks.ros.bag_io import BagReadError
+    from liver_landmarks.bag.storage import BagReadError
 
     try:
         yield
@@ -160,7 +160,7 @@ def _bag_errors_as_user_errors():
 
 def run_replay(args) -> int:
     """Replay a bag until its end (or forever with --loop) or Ctrl-C."""
-    from liver_landmarks.ros.bag_replay import BagReplayer, ReplayOptions
+    from liver_landmarks.bag.replay import BagReplayer, ReplayOptions
 
     try:
         options = ReplayOptions(
@@ -206,9 +206,9 @@ def run_replay(args) -> int:
 
 def run_process(args) -> int:
     """Process a bag's images offline into a new bag and print the summary."""
-    from liver_landmarks.ros.bag_io import BagReadError
-    from liver_landmarks.ros.bag_process import (BagProcessor, image_count, ProcessError,
-                                                 ProcessOptions)
+    from liver_landmarks.bag.process import (BagProcessor, image_count, ProcessError,
+                                             ProcessOptions)
+    from liver_landmarks.bag.storage import BagReadError
 
     reader = _open(args.bag)
     try:
@@ -257,7 +257,7 @@ def _load_pipeline(args):
 
 def run_info(args) -> int:
     """Print a bag's storage, span and topics; with --check read every message."""
-    from liver_landmarks.ros.bag_io import read_messages, storage_files, topic_counts
+    from liver_landmarks.bag.storage import read_messages, storage_files, topic_counts
 
     reader = _open(args.bag)
     try:
@@ -293,7 +293,7 @@ def _compression(reader) -> str:
 
 def run_report(args) -> int:
     """Write the overlay strip and latency summary of a recording."""
-    from liver_landmarks.ros.bag_report import write_report
+    from liver_landmarks.bag.report import write_report
 
     with _bag_errors_as_user_errors():
         summary_text = write_report(args.bag, args.out, image_topic=args.image_topic,

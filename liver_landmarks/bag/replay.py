@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import threading
 import time
 
-from liver_landmarks.ros.bag_io import message_class, read_messages, topic_counts
+from liver_landmarks.bag.storage import message_class, read_messages, topic_counts
 from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 

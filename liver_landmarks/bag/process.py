@@ -14,9 +14,9 @@ from pathlib import Path
 import threading
 import time
 
-from liver_landmarks.ros.bag_io import (add_topic, close_writer, create_writer, image_topics,
-                                        IMAGE_TYPE, normalise_type_name, read_messages,
-                                        topic_counts)
+from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, image_topics,
+                                         IMAGE_TYPE, normalise_type_name, read_messages,
+                                         topic_counts)
 from liver_landmarks.ros.image_conversion import decode_colour_frame, ImageFormatError
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES
 import numpy as np

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Overlay strip and latency summary from a recording of the node's inputs and outputs.
 
-The recorder (:mod:`liver_landmarks.ros.output_recorder`) stores each message with the
+The recorder (:mod:`liver_landmarks.bag.recorder`) stores each message with the
 time it arrived, all on one clock. An input frame and its ``~/labels`` share a header
 stamp, so the difference of their arrival times is the node's end-to-end latency as a
 subscriber sees it: DDS transport of the frame, queueing, decode, inference,
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 import struct
 
-from liver_landmarks.ros.bag_io import messages_by_topic
+from liver_landmarks.bag.storage import messages_by_topic
 import numpy as np
 
 LATENCY_KEY = 'labels'
