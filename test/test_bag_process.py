@@ -4,14 +4,18 @@
 
 from pathlib import Path
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 
-from liver_landmarks.bag.process import BagProcessor, ProcessError, ProcessOptions
-from liver_landmarks.bag.storage import (BagReadError, messages_by_topic, open_bag,
-                                         topic_counts, write_messages)
+from liver_landmarks.bag.process import (BagProcessor, EXIT_SKIPPED_MESSAGES, ProcessError,
+                                         ProcessOptions)
+from liver_landmarks.bag.storage import (add_topic, BagReadError, close_writer, create_writer,
+                                         messages_by_topic, open_bag, topic_counts,
+                                         write_messages)
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_contours
 from liver_landmarks.pipeline import Pipeline
@@ -20,7 +24,7 @@ from liver_landmarks.ros.messages import cloud_to_polylines, OUTPUT_KEYS
 from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import pytest
-from rclpy.serialization import deserialize_message
+from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2.storage_mcap import McapReader
 from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import Header, String
@@ -61,6 +65,14 @@ def _bag(path, images, storage='mcap', compress=False, extra=()):
     messages = [('/camera/image', START_NS + i * 10**8 + 3, image)
                 for i, image in enumerate(images)]
     return write_messages(path, [*messages, *extra], storage, compress)
+
+
+def _process(source, out, pipeline, options):
+    reader = open_bag(source)
+    try:
+        return BagProcessor(reader, out, pipeline, options).run()
+    finally:
+        reader.close()
 
 
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
@@ -119,12 +131,7 @@ def test_bad_frames_are_counted_and_the_rest_processed(tmp_path, pipeline):
     short_step.step = short_step.width * 3 - 1
     images = [_image(0, 'mono8'), _image(1), short_step, _image(3)]
     source = _bag(tmp_path / 'in', images)
-    reader = open_bag(source)
-    try:
-        summary = BagProcessor(reader, tmp_path / 'out', pipeline,
-                               ProcessOptions(outputs=('labels',))).run()
-    finally:
-        reader.close()
+    summary = _process(source, tmp_path / 'out', pipeline, ProcessOptions(outputs=('labels',)))
     assert summary.rejected == {'not_colour': 1, 'step_too_small': 1}
     assert summary.processed == 2 and summary.frames == 4
     assert 'mono8' in summary.first_rejection['not_colour']
@@ -248,3 +255,133 @@ def test_ctrl_c_leaves_an_output_bag_with_every_finished_frame(tmp_path, random_
     assert counts == {'/camera/image': finished, f'{NODE}/labels': finished,
                       f'{NODE}/polylines': finished}
     assert sum(1 for _ in messages_by_topic(out)[f'{NODE}/labels']) == finished
+
+
+def _bag_with_damaged_images(path, images, damaged: dict, storage='mcap'):
+    """Write ``images`` on /camera/image, replacing index -> bytes for those in ``damaged``."""
+    writer = create_writer(path, storage)
+    try:
+        connection = add_topic(writer, '/camera/image', 'sensor_msgs/msg/Image')
+        for index, image in enumerate(images):
+            data = damaged.get(index, serialize_message(image))
+            writer.write(connection, START_NS + index * 10**8 + 3, data)
+    finally:
+        close_writer(writer)
+    return path
+
+
+def _damaged_cases(images):
+    whole = serialize_message(images[2])
+    return {2: whole[:len(whole) // 2],            # cut off
+            4: b'\x00\x01\x00\x00' + b'\xff' * 64}  # a length field that promises gigabytes
+
+
+@pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
+def test_messages_that_do_not_deserialize_are_skipped_counted_and_named(
+        tmp_path, pipeline, storage):
+    images = [_image(i) for i in range(6)]
+    source = _bag_with_damaged_images(tmp_path / 'in', images, _damaged_cases(images), storage)
+    summary = _process(source, tmp_path / 'out', pipeline, ProcessOptions(outputs=('labels',)))
+    assert (summary.frames, summary.processed, summary.skipped) == (6, 4, 2)
+    assert 'message #2 (/camera/image)' in summary.first_skipped[0]
+    assert 'message #4 (/camera/image)' in summary.first_skipped[1]
+    assert 'does not deserialize as sensor_msgs/msg/Image' in summary.first_skipped[0]
+    assert '2 skipped as undecodable' in summary.describe()
+    outputs = messages_by_topic(tmp_path / 'out')
+    labels = [deserialize_message(m.data, Image).header for m in outputs[f'{NODE}/labels']]
+    assert labels == [images[i].header for i in (0, 1, 3, 5)]   # the frames after it too
+    assert len(outputs['/camera/image']) == 6                    # the input copied whole
+
+
+def test_command_line_exit_status_says_completed_with_skipped_messages(
+        tmp_path, random_model_card):
+    images = [_image(i, width=64, height=48) for i in range(6)]
+    source = _bag_with_damaged_images(tmp_path / 'in', images, _damaged_cases(images))
+    done = subprocess.run(
+        [sys.executable, '-m', 'liver_landmarks', 'bag', 'process', str(source), '--out',
+         str(tmp_path / 'out'), '--model', str(random_model_card), '--backend', 'torch',
+         '--device', 'cpu', '--outputs', 'labels', '--no-progress'],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == EXIT_SKIPPED_MESSAGES == 3, done.stderr
+    assert '4 processed' in done.stdout and '2 skipped as undecodable' in done.stdout
+    assert 'message #2 (/camera/image)' in done.stdout and 'Traceback' not in done.stderr
+    check = subprocess.run([sys.executable, '-m', 'liver_landmarks', 'bag', 'info', '--check',
+                            str(source)], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert '2 of 6 messages do not deserialize' in check.stdout
+    assert 'message #4 (/camera/image)' in check.stdout and 'intact' not in check.stdout
+
+
+def _can_mount_tmpfs() -> bool:
+    probe = subprocess.run(['unshare', '-m', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt'],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+needs_mount_namespace = pytest.mark.skipif(
+    not shutil.which('unshare') or not _can_mount_tmpfs(),
+    reason='needs `unshare -m` and tmpfs mounts (root or user namespaces) for a small disk')
+
+
+def _process_on_small_disk(tmp_path, source, disk_options, command_args, keep='out'):
+    """Run ``bag process`` with its outputs on a private tmpfs; copy what it left out."""
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    process = ' '.join(shlex.quote(str(part)) for part in [
+        sys.executable, '-m', 'liver_landmarks', 'bag', 'process', source, *command_args])
+    script = (f'mount -t tmpfs -o {disk_options} tmpfs {shlex.quote(str(disk))} || exit 99\n'
+              f'{process}\nstatus=$?\n'
+              f'cp -a {shlex.quote(str(disk))}/. {shlex.quote(str(tmp_path / keep))}/ '
+              '2>/dev/null\nexit $status\n')
+    (tmp_path / keep).mkdir()
+    return subprocess.run(['unshare', '-m', 'sh', '-c', script], capture_output=True, text=True,
+                          timeout=600), disk
+
+
+@needs_mount_namespace
+def test_read_only_output_is_refused_before_the_model_is_loaded(tmp_path):
+    source = _bag(tmp_path / 'in', [_image(0)])
+    for args in (['--out', '{disk}/out'],
+                 ['--out', str(tmp_path / 'elsewhere'), '--p2ilf-json', '{disk}/json']):
+        done, disk = _process_on_small_disk(
+            tmp_path, source, 'ro,size=1m',
+            [arg.format(disk=tmp_path / 'disk') for arg in args]
+            + ['--model', str(tmp_path / 'no_such_card.json')])
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith(f'error: cannot create {disk}/')
+        assert 'Read-only file system' in done.stderr and 'no_such_card' not in done.stderr
+        assert 'Traceback' not in done.stderr and not (tmp_path / 'elsewhere').exists()
+        shutil.rmtree(tmp_path / 'disk')
+        shutil.rmtree(tmp_path / 'out')
+
+
+@needs_mount_namespace
+@pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
+def test_full_disk_stops_cleanly_with_a_readable_bag_and_whole_json_files(
+        tmp_path, random_model_card, storage):
+    total = 24
+    source = _bag(tmp_path / 'in', [_image(i % 4, width=320, height=240) for i in range(total)])
+    disk = tmp_path / 'disk'
+    done, _ = _process_on_small_disk(
+        tmp_path, source, 'size=7m',
+        ['--out', f'{disk}/out', '--p2ilf-json', f'{disk}/json', '--model',
+         str(random_model_card), '--backend', 'torch', '--device', 'cpu', '--storage', storage,
+         '--no-progress'])
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and ('No space left on device' in errors[0]
+                                 or 'disk is full' in errors[0]), done.stderr
+    assert 'Traceback' not in done.stderr
+    copied = tmp_path / 'out' / 'out'
+    assert (copied / 'metadata.yaml').is_file()
+    counts = {topic: count for topic, (_, count) in topic_counts_of(copied).items()}
+    finished = counts['/camera/image']
+    assert 0 < finished < total, counts
+    assert counts == {topic: finished for topic in ['/camera/image', *(
+        f'{NODE}/{key}' for key in OUTPUT_KEYS)]}
+    assert all(len(v) == finished for v in messages_by_topic(copied).values())
+    written = sorted((tmp_path / 'out' / 'json').iterdir())
+    assert finished - 1 <= len(written) <= finished
+    for path in written:
+        assert path.suffix == '.json' and not path.name.startswith('.')
+        read_contours(path)

@@ -94,7 +94,9 @@ def _add_info(actions):
     info = actions.add_parser('info', help="list a bag's topics, types, counts and span")
     info.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     info.add_argument('--check', action='store_true',
-                      help='read every message, so that damage anywhere is found')
+                      help='read every message and deserialize each one of an installed type, '
+                           'so that damage anywhere is found (exit status 3: some do not '
+                           'deserialize)')
     info.set_defaults(func=run_info)
 
 
@@ -206,9 +208,9 @@ def run_replay(args) -> int:
 
 def run_process(args) -> int:
     """Process a bag's images offline into a new bag and print the summary."""
-    from liver_landmarks.bag.process import (BagProcessor, image_count, ProcessError,
-                                             ProcessOptions)
-    from liver_landmarks.bag.storage import BagReadError
+    from liver_landmarks.bag.process import (BagProcessor, EXIT_SKIPPED_MESSAGES, image_count,
+                                             ProcessError, ProcessOptions)
+    from liver_landmarks.bag.storage import BagReadError, BagWriteError
 
     reader = _open(args.bag)
     try:
@@ -227,10 +229,11 @@ def run_process(args) -> int:
             processor.progress = progress
             try:
                 summary = processor.run()
-            except BagReadError as error:
-                # The output bag is closed and holds every frame finished before the damage.
+            except (BagReadError, BagWriteError) as error:
+                # The output bag is closed and holds every frame finished before the stop.
+                progress.close()
                 print(processor.summary.describe(), file=sys.stderr)
-                raise UserError(str(error)) from error
+                raise UserError(str(error)) from None
             finally:
                 progress.close()
     finally:
@@ -238,7 +241,9 @@ def run_process(args) -> int:
     print(summary.describe())
     if summary.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    if summary.failed:
+        return 1
+    return EXIT_SKIPPED_MESSAGES if summary.skipped else 0
 
 
 def _load_pipeline(args):
@@ -257,7 +262,8 @@ def _load_pipeline(args):
 
 def run_info(args) -> int:
     """Print a bag's storage, span and topics; with --check read every message."""
-    from liver_landmarks.bag.storage import read_messages, storage_files, topic_counts
+    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES
+    from liver_landmarks.bag.storage import check_messages, storage_files, topic_counts
 
     reader = _open(args.bag)
     try:
@@ -273,8 +279,10 @@ def run_info(args) -> int:
             print(f'  {count:8d}  {topic}  [{type_name}]')
         if args.check:
             with _bag_errors_as_user_errors():
-                read = sum(1 for _ in read_messages(reader))
-            print(f'check:       read all {read} messages intact')
+                report = check_messages(reader)
+            print(f'check:       {report.describe()}')
+            if report.undecodable:
+                return EXIT_SKIPPED_MESSAGES
     finally:
         reader.close()
     return 0

@@ -5,26 +5,37 @@
 No DDS is involved: images are read from the bag, run through the same
 :class:`~liver_landmarks.pipeline.Pipeline` and output message builders as the node,
 and written to a new rosbag2 under the node's topic names, with each input's header
-and log time. The output bag is closed in every case (end, Ctrl-C, an exception), so
-it always opens and holds every frame finished before the stop.
+and log time. Nothing stops a run but the end, Ctrl-C or a failing disk: a message
+that does not deserialize is skipped, counted and named, and the run goes on. The
+output bag is written frame by frame in committed steps and closed in every case
+(end, Ctrl-C, a full disk, an exception), so it always opens and holds every frame
+finished before the stop.
 """
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 import threading
 import time
 
-from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, image_topics,
-                                         IMAGE_TYPE, normalise_type_name, read_messages,
-                                         topic_counts)
+from liver_landmarks.bag.storage import (BagWriteError, check_writable, deserialize,
+                                         image_topics, IMAGE_TYPE, normalise_type_name,
+                                         OutputBag, read_messages, topic_counts,
+                                         UndecodableMessage)
 from liver_landmarks.ros.image_conversion import decode_colour_frame, ImageFormatError
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES
 import numpy as np
-from rclpy.serialization import deserialize_message, serialize_message
+from rclpy.serialization import serialize_message
 
 DEFAULT_NODE_NAME = '/segmentation_node'
 #: Stages timed per frame, in order: the node's stages with ``publish`` -> ``write``.
 STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'write')
+#: Exit status of ``bag process`` (and ``info --check``, ``replay``) that ran to the end
+#: but skipped messages that do not deserialize; 1 is kept for frames the pipeline failed,
+#: 2 for errors that stopped the command, 130 for Ctrl-C.
+EXIT_SKIPPED_MESSAGES = 3
+#: Skipped messages named one by one in a summary; the rest are only counted.
+NAMED_SKIPS = 5
 
 
 class ProcessError(Exception):
@@ -55,9 +66,12 @@ class ProcessSummary:
     first_rejection: dict[str, str] = field(default_factory=dict)  # reason -> its message
     failed: dict[str, int] = field(default_factory=dict)        # exception type -> frames
     first_failure: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0                      # messages that do not deserialize
+    first_skipped: list[str] = field(default_factory=list)     # the first few, named
     stage_ms: dict[str, list] = field(default_factory=lambda: {stage: [] for stage in STAGES})
     wall_s: float = 0.0
     interrupted: bool = False
+    write_error: str = ''                 # why the run stopped early on writing, if it did
 
     @property
     def frames_per_second(self) -> float:
@@ -73,8 +87,14 @@ class ProcessSummary:
         """Return the summary printed at the end of ``bag process``."""
         lines = [f'{self.frames} frames from {self.image_topic} in {self.wall_s:.2f} s '
                  f'({self.frames_per_second:.2f} frames/s): {self.processed} processed, '
-                 f'{sum(self.rejected.values())} rejected, {sum(self.failed.values())} failed'
-                 + (' (interrupted)' if self.interrupted else '')]
+                 f'{sum(self.rejected.values())} rejected, {sum(self.failed.values())} failed, '
+                 f'{self.skipped} skipped as undecodable'
+                 + (' (interrupted)' if self.interrupted else '')
+                 + (' (stopped: the output could not be written)' if self.write_error else '')]
+        if self.skipped:
+            lines.append(f'  skipped {self.skipped} messages that do not deserialize: '
+                         + '; '.join(self.first_skipped)
+                         + ('; ...' if self.skipped > len(self.first_skipped) else ''))
         for reason, count in sorted(self.rejected.items()):
             lines.append(f'  rejected {count} x {reason}: {self.first_rejection[reason]}')
         for kind, count in sorted(self.failed.items()):
@@ -133,6 +153,12 @@ class BagProcessor:
         if self.out_path.exists():
             raise ProcessError(f'{self.out_path} exists: choose a new --out, the output bag '
                                'is never overwritten')
+        try:
+            check_writable(self.out_path)
+            if options.p2ilf_json_dir is not None:
+                check_writable(Path(options.p2ilf_json_dir) / '.probe')
+        except BagWriteError as error:
+            raise ProcessError(str(error)) from None
         self.summary = ProcessSummary(image_topic=self.image_topic, output_bag=self.out_path)
 
     def output_topic(self, key: str) -> str:
@@ -140,37 +166,75 @@ class BagProcessor:
         return f'{self.options.node_name.rstrip("/")}/{key}'
 
     def run(self) -> ProcessSummary:
-        """Process every image until the end of the bag or a stop; always close the output."""
+        """Process every image until the end of the bag or a stop; always close the output.
+
+        Raises :class:`~liver_landmarks.bag.storage.BagWriteError` (after closing the
+        output with every finished frame) when the output cannot be written.
+        """
         from sensor_msgs.msg import Image
 
-        if self.options.p2ilf_json_dir is not None:
-            Path(self.options.p2ilf_json_dir).mkdir(parents=True, exist_ok=True)
-        writer = create_writer(self.out_path, self.options.storage, self.options.compress)
         started = time.perf_counter()
+        try:
+            if self.options.p2ilf_json_dir is not None:
+                Path(self.options.p2ilf_json_dir).mkdir(parents=True, exist_ok=True)
+            output = OutputBag(self.out_path, self.options.storage, self.options.compress)
+        except OSError as error:
+            raise self._stopped(BagWriteError(f'{error.filename or self.out_path}: cannot '
+                                              f'create: {error.strerror or error}'))
+        except BagWriteError as error:
+            raise self._stopped(error)
         try:
             input_connection = next(c for c in self.reader.connections
                                     if c.topic == self.image_topic)
-            image_out = add_topic(writer, self.image_topic, IMAGE_TYPE, like=input_connection)
-            outputs_out = {key: add_topic(writer, self.output_topic(key), OUTPUT_MSGTYPES[key])
+            image_out = output.add_topic(self.image_topic, IMAGE_TYPE, like=input_connection)
+            outputs_out = {key: output.add_topic(self.output_topic(key), OUTPUT_MSGTYPES[key])
                            for key in self.options.outputs}
             for message in read_messages(self.reader, [self.image_topic]):
                 if self.stop_event.is_set():
                     break
-                writer.write(image_out, message.log_time_ns, message.data)
+                # The input is copied as recorded, undecodable or not: nothing is lost.
+                output.write(image_out, message.log_time_ns, message.data)
                 self.summary.frames += 1
-                image = deserialize_message(message.data, Image)
-                analysed = self._analyse(image, message.index)
+                image = self._deserialize(message, Image)
+                analysed = None if image is None else self._analyse(image, message.index)
                 if analysed is not None:
                     tick = time.perf_counter()
-                    self._write_outputs(writer, outputs_out, image.header, message, *analysed)
+                    self._write_outputs(output, outputs_out, image.header, message, *analysed)
                     self.summary.stage_ms['write'].append((time.perf_counter() - tick) * 1e3)
+                output.commit()
+                if analysed is not None and self.options.p2ilf_json_dir is not None:
+                    write_frame_json(self.options.p2ilf_json_dir, message.index, image.header,
+                                     analysed[1].polylines)
                 if self.progress is not None:
                     self.progress.update(1)
+        except BagWriteError as error:
+            raise self._stopped(error, started)
+        except OSError as error:   # a P2ILF JSON file; the bag is closed below
+            output.close()
+            raise self._stopped(BagWriteError(
+                f'{error.filename}: cannot write: {error.strerror or error}; the output bag '
+                f'{self.out_path} was closed with every frame finished before'), started)
         finally:
             self.summary.interrupted = self.stop_event.is_set()
             self.summary.wall_s = time.perf_counter() - started
-            close_writer(writer)
+            output.close()
         return self.summary
+
+    def _stopped(self, error: BagWriteError, started: float | None = None) -> BagWriteError:
+        self.summary.write_error = str(error)
+        if started is not None:
+            self.summary.wall_s = time.perf_counter() - started
+        return error
+
+    def _deserialize(self, message, message_type):
+        """Return the message, or None after counting and naming it as skipped."""
+        try:
+            return deserialize(message, message_type)
+        except UndecodableMessage as error:
+            self.summary.skipped += 1
+            if len(self.summary.first_skipped) < NAMED_SKIPS:
+                self.summary.first_skipped.append(str(error))
+            return None
 
     def _analyse(self, image, index: int):
         """Return ``(frame_rgb, pipeline result)``, or None when rejected or failed."""
@@ -197,13 +261,10 @@ class BagProcessor:
         frame_rgb = frame if channel_order == 'rgb' else frame[:, :, ::-1]
         return frame_rgb, result.result
 
-    def _write_outputs(self, writer, connections, header, message, frame_rgb, result):
-        """Write one frame's output messages (and its P2ILF JSON) at the input's log time."""
+    def _write_outputs(self, output, connections, header, message, frame_rgb, result):
+        """Write one frame's output messages at the input's log time."""
         for key, msg in build_messages(header, frame_rgb, result, self.options.outputs).items():
-            writer.write(connections[key], message.log_time_ns, serialize_message(msg))
-        if self.options.p2ilf_json_dir is not None:
-            write_frame_json(self.options.p2ilf_json_dir, message.index, header,
-                             result.polylines)
+            output.write(connections[key], message.log_time_ns, serialize_message(msg))
 
     @staticmethod
     def _count(counts: dict, first: dict, kind: str, text: str):
@@ -219,10 +280,20 @@ def build_messages(header, frame_rgb, result, outputs) -> dict:
 
 
 def write_frame_json(directory, index: int, header, polylines) -> Path:
-    """Write one frame's polylines as P2ILF 2D-contour JSON named by index and stamp."""
+    """Write one frame's polylines as P2ILF 2D-contour JSON named by index and stamp.
+
+    The file appears whole or not at all: it is written under a temporary name and
+    renamed, and the temporary file is removed when writing fails (a full disk).
+    """
     from liver_landmarks.p2ilf_io import contours_from_polylines, write_p2ilf_json
 
     stamp = f'{header.stamp.sec}.{header.stamp.nanosec:09d}'
     path = Path(directory) / f'frame_{index:06d}_{stamp}.json'
-    write_p2ilf_json(contours_from_polylines(polylines), path)
+    temporary = path.with_name(f'.{path.name}.partial')
+    try:
+        write_p2ilf_json(contours_from_polylines(polylines), temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
