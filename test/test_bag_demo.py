@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 import subprocess
+import sys
 import threading
 import time
 
@@ -13,7 +14,7 @@ import cv2
 from liver_landmarks.bag.recorder import node_output_topics, OutputRecorder
 from liver_landmarks.bag.report import header_stamp_ns, write_report
 from liver_landmarks.bag.storage import (create_writer, messages_by_topic, open_bag,
-                                         read_messages, topic_counts)
+                                         read_messages, topic_counts, write_messages)
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 import numpy as np
 import pytest
@@ -139,3 +140,20 @@ def test_demo_script_runs_end_to_end(tmp_path, random_model_card):
         assert stamps and set(stamps) <= inputs, key
     assert len(recorded[f'{NODE}/markers']) == summary['output_frames']
     assert 'results in' in done.stdout
+
+
+def test_report_on_a_bag_without_node_outputs_says_so(tmp_path):
+    frames = [('/camera/image', 1_800_000_000 * 10**9 + i * 10**8,
+               numpy_to_image_msg(np.full((12, 16, 3), i, np.uint8), 'rgb8',
+                                  _header(1_800_000_000 * 10**9 + i * 10**8)))
+              for i in range(20)]
+    bag = write_messages(tmp_path / 'inputs_only', frames)
+    done = subprocess.run([sys.executable, '-m', 'liver_landmarks', 'bag', 'report', str(bag),
+                           '--out', str(tmp_path / 'report')],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 'input:  20 frames on /camera/image' in done.stdout
+    assert f'holds no node outputs: no message on {NODE}/labels' in done.stdout
+    assert 'dropped' not in done.stdout and '(its topics: /camera/image)' in done.stdout
+    summary = json.loads((tmp_path / 'report' / 'latency_summary.json').read_text())
+    assert summary['has_outputs'] is False and summary['output_frames'] == 0

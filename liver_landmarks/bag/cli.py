@@ -35,7 +35,9 @@ def _add_replay(actions):
     replay = actions.add_parser(
         'replay', help='publish a bag over DDS at its recorded timing, with /clock',
         description='Publish the recorded topics as raw serialized bytes at the recorded '
-                    'timing, and /clock with the bag time for nodes run with use_sim_time.')
+                    'timing with their recorded QoS, and /clock with the bag time for nodes '
+                    'run with use_sim_time. DDS settings come from the environment, as for '
+                    'any ROS 2 process (e.g. ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST).')
     replay.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     replay.add_argument('--rate', type=float, default=1.0, help='playback speed (default 1.0)')
     replay.add_argument('--loop', action='store_true', help='start again at the end')
@@ -45,17 +47,15 @@ def _add_replay(actions):
     replay.add_argument('--no-clock', action='store_true', help='do not publish /clock')
     replay.add_argument('--clock-hz', type=float, default=40.0,
                         help='/clock rate between messages (default 40)')
-    replay.add_argument('--reliability', choices=('reliable', 'best_effort'), default='reliable',
-                        help='QoS reliability of the replayed topics (default reliable; a '
-                             'best-effort subscriber hears either)')
+    replay.add_argument('--reliability', choices=('reliable', 'best_effort'), default=None,
+                        help='override the QoS reliability of every replayed topic (default: '
+                             "each topic's recorded QoS, as ros2 bag play)")
     replay.add_argument('--wait-for-subscribers', type=float, default=0.0, metavar='S',
                         help='wait up to S seconds until every replayed topic has a subscriber')
     replay.add_argument('--min-subscribers', type=int, default=1, metavar='N',
                         help='with --wait-for-subscribers: wait for N subscribers per topic')
     replay.add_argument('--delay', type=float, default=0.0, metavar='S',
                         help='pause S seconds before the first message')
-    replay.add_argument('--loopback', action='store_true',
-                        help='keep DDS on this host (tests and demos; off for real robots)')
     replay.add_argument('--no-progress', action='store_true', help='no progress bar')
     replay.set_defaults(func=run_replay)
 
@@ -162,6 +162,7 @@ def _bag_errors_as_user_errors():
 
 def run_replay(args) -> int:
     """Replay a bag until its end (or forever with --loop) or Ctrl-C."""
+    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES
     from liver_landmarks.bag.replay import BagReplayer, ReplayOptions
 
     try:
@@ -173,10 +174,6 @@ def run_replay(args) -> int:
             min_subscribers=args.min_subscribers, delay_s=args.delay)
     except ValueError as error:
         raise UserError(str(error)) from error
-    if args.loopback:
-        from liver_landmarks.ros.loopback import use_loopback_dds
-
-        use_loopback_dds()
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
@@ -187,6 +184,8 @@ def run_replay(args) -> int:
         replayer = BagReplayer(node, reader, options, stop_event=stop)
         for topic, reason in replayer.stats.skipped_topics.items():
             print(f'skipping {topic}: {reason}', file=sys.stderr)
+        for topic, qos in replayer.stats.qos.items():
+            print(f'replaying {topic}: {qos}', file=sys.stderr)
         progress = None
         try:
             replayer.prepare()
@@ -203,7 +202,13 @@ def run_replay(args) -> int:
     print(f'published {stats.total} messages on {len(stats.published)} topics '
           f'({stats.clock_messages} /clock) spanning {stats.bag_s:.2f} s of bag time in '
           f'{stats.wall_s:.2f} s' + (' (interrupted)' if stats.interrupted else ''))
-    return 130 if stats.interrupted else 0
+    if stats.undecodable:
+        print(f'not published: {stats.undecodable} messages that do not deserialize: '
+              + '; '.join(stats.first_undecodable)
+              + ('; ...' if stats.undecodable > len(stats.first_undecodable) else ''))
+    if stats.interrupted:
+        return 130
+    return EXIT_SKIPPED_MESSAGES if stats.undecodable else 0
 
 
 def run_process(args) -> int:

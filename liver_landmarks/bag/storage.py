@@ -469,17 +469,41 @@ def write_messages(path, messages, storage: str = 'mcap', compress: bool = False
     return Path(path)
 
 
-def add_topic(writer: Writer, topic: str, type_name: str, like=None):
+def add_topic(writer: Writer, topic: str, type_name: str, like=None, offered_qos=()):
     """Add a topic to a bag being written and return its connection.
 
-    ``like``: a connection read from another bag; its message definition and hash are
-    kept, so that a copied topic is byte-for-byte what was recorded.
+    ``like``: a connection read from another bag; its message definition, hash and
+    offered QoS profiles are kept, so that a copied topic is what was recorded.
+    ``offered_qos``: the QoS profiles (rosbags ``Qos``) its publishers offered, which a
+    replay offers again.
     """
     type_name = normalise_type_name(type_name)
+    if like is not None:
+        offered_qos = getattr(like.ext, 'offered_qos_profiles', None) or offered_qos
     if like is not None and like.msgdef.data and like.digest:
         return writer.add_connection(topic, type_name, msgdef=like.msgdef.data,
-                                     rihs01=like.digest)
-    return writer.add_connection(topic, type_name, typestore=typestore())
+                                     rihs01=like.digest, offered_qos_profiles=offered_qos)
+    return writer.add_connection(topic, type_name, typestore=typestore(),
+                                 offered_qos_profiles=offered_qos)
+
+
+def qos_for_bag(profile):
+    """Return an rclpy QoS profile as the rosbags ``Qos`` a bag's metadata records."""
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+
+    def policy(enum, value):
+        return enum.__members__.get(value.name, enum.UNKNOWN)
+
+    def duration(value):
+        return QosTime(*divmod(value.nanoseconds, 1_000_000_000))
+
+    return Qos(policy(QosHistory, profile.history), profile.depth,
+               policy(QosReliability, profile.reliability),
+               policy(QosDurability, profile.durability), duration(profile.deadline),
+               duration(profile.lifespan), policy(QosLiveliness, profile.liveliness),
+               duration(profile.liveliness_lease_duration),
+               profile.avoid_ros_namespace_conventions)
 
 
 def typestore():
