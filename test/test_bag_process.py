@@ -163,7 +163,9 @@ def test_refusals_name_what_to_change(tmp_path, pipeline):
              (two, ProcessOptions(image_topic='/nope'), '/nope is not in the bag'),
              (none, ProcessOptions(), 'no sensor_msgs/msg/Image topic'),
              (none, ProcessOptions(image_topic='/chatter'), 'holds std_msgs/msg/String'),
-             (two, ProcessOptions(image_topic='/other', outputs=('labelz',)), 'labelz')]
+             (two, ProcessOptions(image_topic='/other', outputs=('labelz',)), 'labelz'),
+             (two, ProcessOptions(image_topic='/other', node_name='/segmentation node'),
+              "'/segmentation node/labels', which is not a valid ROS topic name")]
     for bag, options, message in cases:
         reader = open_bag(bag)
         try:

@@ -10,6 +10,7 @@ after the current message, with any output bag closed and readable; a second Ctr
 stops at once.
 """
 
+import argparse
 from contextlib import contextmanager
 from pathlib import Path
 import signal
@@ -110,8 +111,16 @@ def _add_report(actions):
     report.add_argument('--out', type=Path, required=True, help='folder for the report files')
     report.add_argument('--image-topic', default='/camera/image')
     report.add_argument('--node-name', default='/segmentation_node')
-    report.add_argument('--tiles', type=int, default=8, help='overlays in the strip (default 8)')
+    report.add_argument('--tiles', type=_positive_int, default=8,
+                        help='overlays in the strip (default 8)')
     report.set_defaults(func=run_report)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be 1 or more, not {value}')
+    return value
 
 
 @contextmanager

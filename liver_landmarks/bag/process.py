@@ -19,9 +19,9 @@ import threading
 import time
 
 from liver_landmarks.bag.storage import (BagWriteError, check_writable, deserialize,
-                                         image_topics, IMAGE_TYPE, normalise_type_name,
-                                         OutputBag, read_messages, topic_counts,
-                                         UndecodableMessage)
+                                         image_topics, IMAGE_TYPE, invalid_topic_names,
+                                         normalise_type_name, OutputBag, read_messages,
+                                         topic_counts, UndecodableMessage)
 from liver_landmarks.ros.image_conversion import decode_colour_frame, ImageFormatError
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES
 import numpy as np
@@ -150,6 +150,11 @@ class BagProcessor:
         self.stop_event = stop_event or threading.Event()
         self.progress = progress
         self.image_topic = choose_image_topic(reader, options.image_topic)
+        invalid = invalid_topic_names(self.output_topic(key) for key in options.outputs)
+        if invalid:
+            name, why = next(iter(invalid.items()))
+            raise ProcessError(f'--node-name {options.node_name!r} gives the output topic '
+                               f'{name!r}, which is not a valid ROS topic name ({why})')
         if self.out_path.exists():
             raise ProcessError(f'{self.out_path} exists: choose a new --out, the output bag '
                                'is never overwritten')

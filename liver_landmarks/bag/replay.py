@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import threading
 import time
 
-from liver_landmarks.bag.storage import (deserialize, message_class, read_messages,
-                                         topic_counts, UndecodableMessage)
+from liver_landmarks.bag.storage import (deserialize, invalid_topic_names, message_class,
+                                         read_messages, topic_counts, UndecodableMessage)
 from rclpy.duration import Duration
 from rclpy.qos import (DurabilityPolicy, LivelinessPolicy, QoSProfile,
                        ReliabilityPolicy)
@@ -36,19 +36,6 @@ _INFINITE_NS = 2**63 - 1
 #: How Foxy-era recorders wrote an infinite duration: Fast DDS's, Cyclone DDS's and
 #: Connext's own values, from before rmw had RMW_DURATION_INFINITE.
 _FOXY_INFINITE = {(0x7FFFFFFF, 0xFFFFFFFF), (9223372036, 854775807), (0x7FFFFFFF, 0x7FFFFFFF)}
-
-
-def invalid_topic_names(names) -> dict[str, str]:
-    """Return name -> why, for each of ``names`` that is not a valid absolute ROS topic name."""
-    from rclpy.validate_full_topic_name import validate_full_topic_name
-
-    invalid = {}
-    for name in names:
-        try:
-            validate_full_topic_name(name)
-        except Exception as error:  # noqa: BLE001 - rclpy raises several kinds for bad names
-            invalid[name] = str(error).splitlines()[0].rstrip(':')
-    return invalid
 
 
 def _duration(recorded) -> Duration:

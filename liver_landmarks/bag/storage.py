@@ -282,6 +282,19 @@ def message_class(type_name: str):
     return cls
 
 
+def invalid_topic_names(names) -> dict[str, str]:
+    """Return name -> why, for each of ``names`` that is not a valid absolute ROS topic name."""
+    from rclpy.validate_full_topic_name import validate_full_topic_name
+
+    invalid = {}
+    for name in names:
+        try:
+            validate_full_topic_name(name)
+        except Exception as error:  # noqa: BLE001 - rclpy raises several kinds for bad names
+            invalid[name] = str(error).splitlines()[0].rstrip(':')
+    return invalid
+
+
 def ros_type_name(msg_or_class) -> str:
     """Return ``pkg/msg/Name`` for an rclpy message or message class."""
     cls = msg_or_class if isinstance(msg_or_class, type) else type(msg_or_class)
