@@ -21,7 +21,7 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,3 +157,20 @@ def test_report_on_a_bag_without_node_outputs_says_so(tmp_path):
     assert 'dropped' not in done.stdout and '(its topics: /camera/image)' in done.stdout
     summary = json.loads((tmp_path / 'report' / 'latency_summary.json').read_text())
     assert summary['has_outputs'] is False and summary['output_frames'] == 0
+
+
+def test_report_pairs_compressed_inputs_with_outputs(tmp_path):
+    stamps = [1_800_000_000 * 10**9 + i * 10**8 for i in range(4)]
+    jpeg = cv2.imencode('.jpg', np.zeros((12, 16, 3), np.uint8))[1].tobytes()
+    inputs = [('/camera/image/compressed', stamp + 1000,
+               CompressedImage(header=_header(stamp), format='jpeg', data=jpeg))
+              for stamp in stamps]
+    outputs = [(f'{NODE}/labels', stamp + 5 * 10**7,
+                numpy_to_image_msg(np.zeros((12, 16), np.uint8), 'mono8', _header(stamp)))
+               for stamp in stamps if stamp != stamps[2]]
+    bag = write_messages(tmp_path / 'recorded', sorted(inputs + outputs, key=lambda m: m[1]))
+    text = write_report(bag, tmp_path / 'report', image_topic='/camera/image/compressed')
+    summary = json.loads((tmp_path / 'report' / 'latency_summary.json').read_text())
+    assert (summary['input_frames'], summary['output_frames']) == (4, 3)
+    assert summary['frames_without_output'] == 1 and '1 frames dropped by the node' in text
+    assert summary['end_to_end_latency_ms']['max'] == pytest.approx(50.0 - 0.001)

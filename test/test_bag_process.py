@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 
-from liver_landmarks.bag.process import (BagProcessor, EXIT_SKIPPED_MESSAGES, ProcessError,
-                                         ProcessOptions)
-from liver_landmarks.bag.storage import (add_topic, BagReadError, close_writer, create_writer,
+import cv2
+from liver_landmarks.bag.process import (BagProcessor, decode_frame, EXIT_SKIPPED_MESSAGES,
+                                         ProcessError, ProcessOptions)
+from liver_landmarks.bag.storage import (add_topic, BagReadError, close_writer,
+                                         COMPRESSED_IMAGE_TYPE, create_writer, IMAGE_TYPE,
                                          messages_by_topic, open_bag, topic_counts,
                                          write_messages)
 from liver_landmarks.landmarks import LANDMARKS
@@ -26,7 +28,7 @@ import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2.storage_mcap import McapReader
-from sensor_msgs.msg import Image, PointCloud2
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Header, String
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'rosbag2_samples'
@@ -310,7 +312,7 @@ def test_command_line_exit_status_says_completed_with_skipped_messages(
     check = subprocess.run([sys.executable, '-m', 'liver_landmarks', 'bag', 'info', '--check',
                             str(source)], capture_output=True, text=True, timeout=120)
     assert check.returncode == 3, check.stdout + check.stderr
-    assert '2 of 6 messages do not deserialize' in check.stdout
+    assert '2 of 6 messages do not deserialize or decode' in check.stdout
     assert 'message #4 (/camera/image)' in check.stdout and 'intact' not in check.stdout
 
 
@@ -387,3 +389,85 @@ def test_full_disk_stops_cleanly_with_a_readable_bag_and_whole_json_files(
     for path in written:
         assert path.suffix == '.json' and not path.name.startswith('.')
         read_contours(path)
+
+
+def _compressed(index, fmt, data=None, width=160, height=120):
+    """A CompressedImage of a liver-like frame, encoded as ``fmt`` says (or ``data``)."""
+    if data is None:
+        codec = '.png' if 'png' in fmt else '.jpg'
+        bgr = np.ascontiguousarray(synthetic_frame(width, height, seed=index)[:, :, ::-1])
+        data = cv2.imencode(codec, bgr)[1].tobytes()
+    return CompressedImage(header=_header(index), format=fmt, data=data)
+
+
+def _frame_bag(path, topic, messages):
+    return write_messages(path, [(topic, START_NS + i * 10**8 + 3, message)
+                                 for i, message in enumerate(messages)])
+
+
+def _expected_labels(pipeline, frame_type, message):
+    frame, order = decode_frame(frame_type, message)
+    return pipeline(np.ascontiguousarray(frame), channel_order=order).result.labels
+
+
+def test_compressed_images_are_processed_and_a_corrupt_jpeg_is_a_named_skip(
+        tmp_path, pipeline, p2ilf_frame_path):
+    topic = '/camera/image/compressed'
+    jpeg = _compressed(1, 'bgr8; jpeg compressed bgr8').data
+    messages = [
+        _compressed(0, 'bgr8; jpeg compressed bgr8', data=p2ilf_frame_path.read_bytes()),
+        _compressed(1, 'bgr8; jpeg compressed bgr8'),
+        _compressed(2, 'rgb8; png compressed bgr8'),
+        _compressed(3, 'jpeg', data=jpeg[:len(jpeg) // 2]),          # cut off
+        _compressed(4, 'jpeg', data=b'not a jpeg at all'),
+        _compressed(5, 'bgr8; tiff compressed bgr8'),
+        _compressed(6, 'jpeg')]
+    source = _frame_bag(tmp_path / 'in', topic, messages)
+    summary = _process(source, tmp_path / 'out', pipeline, ProcessOptions(outputs=('labels',)))
+    assert summary.image_topic == topic
+    assert (summary.frames, summary.processed, summary.skipped) == (7, 4, 2)
+    assert summary.rejected == {'unsupported_compressed_format': 1}
+    assert f'message #3 ({topic})' in summary.first_skipped[0]
+    assert 'truncated or corrupt' in summary.first_skipped[0]
+    assert f'message #4 ({topic})' in summary.first_skipped[1]
+    outputs = messages_by_topic(tmp_path / 'out')
+    assert [m.data for m in outputs[topic]] == [m.data for m in messages_by_topic(source)[topic]]
+    labels = [deserialize_message(m.data, Image) for m in outputs[f'{NODE}/labels']]
+    assert [label.header for label in labels] == [messages[i].header for i in (0, 1, 2, 6)]
+    assert (labels[0].width, labels[0].height) == (1920, 1080)   # the real frame's size
+    for label, index in zip(labels, (0, 1, 2, 6)):
+        expected = _expected_labels(pipeline, COMPRESSED_IMAGE_TYPE, messages[index])
+        assert np.array_equal(np.frombuffer(bytes(label.data), np.uint8).reshape(
+            label.height, label.width), expected)
+    check = subprocess.run([sys.executable, '-m', 'liver_landmarks', 'bag', 'info', '--check',
+                            str(source)], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert '2 of 7 messages do not deserialize or decode' in check.stdout
+    assert f'message #3 ({topic})' in check.stdout
+
+
+def _tower_frame(index, encoding, width=64, height=48):
+    """A raw frame in a capture card's encoding, its bytes taken from a liver-like frame."""
+    rgb = synthetic_frame(width, height, seed=index)
+    layouts = {'yuv422_yuy2': (2 * width, rgb[:, :, :2].tobytes()),
+               'uyvy': (2 * width, rgb[:, :, 1:].tobytes()),
+               'nv12': (width, rgb[:, :, 0].tobytes() + rgb[::2, :, 1].tobytes()),
+               'bayer_rggb8': (width, rgb[:, :, 1].tobytes()),
+               'rgb16': (6 * width, (rgb.astype('<u2') * 257).tobytes())}
+    step, data = layouts[encoding]
+    return Image(header=_header(index), width=width, height=height, encoding=encoding,
+                 step=step, data=data)
+
+
+def test_capture_card_encodings_are_processed_like_the_node(tmp_path, pipeline):
+    encodings = ['yuv422_yuy2', 'uyvy', 'nv12', 'bayer_rggb8', 'rgb16']
+    messages = [_tower_frame(i, encoding) for i, encoding in enumerate(encodings)]
+    source = _frame_bag(tmp_path / 'in', '/camera/image', messages)
+    summary = _process(source, tmp_path / 'out', pipeline, ProcessOptions(outputs=('labels',)))
+    assert (summary.processed, summary.rejected, summary.skipped) == (5, {}, 0)
+    labels = [deserialize_message(m.data, Image)
+              for m in messages_by_topic(tmp_path / 'out')[f'{NODE}/labels']]
+    for label, message in zip(labels, messages):
+        assert label.header == message.header and (label.width, label.height) == (64, 48)
+        assert np.array_equal(np.frombuffer(bytes(label.data), np.uint8).reshape(48, 64),
+                              _expected_labels(pipeline, IMAGE_TYPE, message))

@@ -9,10 +9,11 @@ import sys
 import threading
 import time
 
+import cv2
 from liver_landmarks.bag.replay import BagReplayer, recorded_qos, ReplayOptions
 from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, open_bag,
-                                         read_messages)
-from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+                                         read_messages, write_messages)
+from liver_landmarks.ros.image_conversion import decode_compressed_frame, numpy_to_image_msg
 import numpy as np
 import pytest
 import rclpy
@@ -23,7 +24,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
                                 QosTime)
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 
 pytestmark = pytest.mark.dds
@@ -358,3 +359,30 @@ def test_bad_topic_names_and_undecodable_messages_are_reported_not_raised(ros, t
     received = [deserialize_message(data, String).data
                 for _, data in listener.arrivals['/chatter']]
     assert received == ['0', '2', '4']
+
+
+def test_replay_publishes_compressed_images(ros, tmp_path):
+    pixels = np.zeros((48, 64, 3), np.uint8)
+    pixels[:, 32:] = (30, 90, 200)
+    jpegs = [CompressedImage(format='bgr8; jpeg compressed bgr8',
+                             data=cv2.imencode('.jpg', np.roll(pixels, index, axis=1))[1]
+                             .tobytes()) for index in range(4)]
+    bag = write_messages(tmp_path / 'bag', [('/camera/image/compressed',
+                                             START_NS + index * PERIOD_NS, jpeg)
+                                            for index, jpeg in enumerate(jpegs)])
+    listener = Listener(topics=())
+    received = []
+    listener.node.create_subscription(CompressedImage, '/camera/image/compressed',
+                                      received.append, 10)
+    try:
+        stats = _replay(bag, ReplayOptions(rate=10.0, publish_clock=False,
+                                           wait_for_subscribers_s=10.0))
+        deadline = time.monotonic() + 5
+        while len(received) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        listener.close()
+    assert stats.published == {'/camera/image/compressed': 4} and stats.undecodable == 0
+    assert [bytes(message.data) for message in received] == [bytes(j.data) for j in jpegs]
+    frame, order = decode_compressed_frame(received[0].format, received[0].data)
+    assert frame.shape == (48, 64, 3) and order == 'bgr'

@@ -72,7 +72,8 @@ def _add_process(actions):
     process.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     process.add_argument('--out', type=Path, required=True, help='output bag (must not exist)')
     process.add_argument('--image-topic', default=None,
-                         help="sensor_msgs/Image topic (default: the bag's only one)")
+                         help="sensor_msgs/Image or CompressedImage topic (default: the bag's "
+                              'only one)')
     process.add_argument('--model', default='',
                          help='model card JSON (default: the shipped model)')
     process.add_argument('--backend', default='auto', help='inference backend (default auto)')
@@ -95,9 +96,9 @@ def _add_info(actions):
     info = actions.add_parser('info', help="list a bag's topics, types, counts and span")
     info.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     info.add_argument('--check', action='store_true',
-                      help='read every message and deserialize each one of an installed type, '
-                           'so that damage anywhere is found (exit status 3: some do not '
-                           'deserialize)')
+                      help='read every message and deserialize each one of an installed type '
+                           '(and decode each compressed frame), so that damage anywhere is '
+                           'found (exit status 3: some do not deserialize or decode)')
     info.set_defaults(func=run_info)
 
 
@@ -276,7 +277,7 @@ def _load_pipeline(args):
 
 def run_info(args) -> int:
     """Print a bag's storage, span and topics; with --check read every message."""
-    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES
+    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES, frame_content_problem
     from liver_landmarks.bag.storage import check_messages, storage_files, topic_counts
 
     reader = _open(args.bag)
@@ -293,7 +294,7 @@ def run_info(args) -> int:
             print(f'  {count:8d}  {topic}  [{type_name}]')
         if args.check:
             with _bag_errors_as_user_errors():
-                report = check_messages(reader)
+                report = check_messages(reader, check_content=frame_content_problem)
             print(f'check:       {report.describe()}')
             if report.undecodable:
                 return EXIT_SKIPPED_MESSAGES

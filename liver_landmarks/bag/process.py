@@ -18,11 +18,13 @@ from pathlib import Path
 import threading
 import time
 
-from liver_landmarks.bag.storage import (BagWriteError, check_writable, deserialize,
-                                         image_topics, IMAGE_TYPE, invalid_topic_names,
-                                         normalise_type_name, OutputBag, read_messages,
-                                         topic_counts, UndecodableMessage)
-from liver_landmarks.ros.image_conversion import decode_colour_frame, ImageFormatError
+from liver_landmarks.bag.storage import (BagWriteError, check_writable, COMPRESSED_IMAGE_TYPE,
+                                         deserialize, FRAME_TYPES, image_topics,
+                                         invalid_topic_names, message_class,
+                                         MessagePosition, normalise_type_name, OutputBag,
+                                         read_messages, topic_counts, UndecodableMessage)
+from liver_landmarks.ros.image_conversion import (decode_colour_frame, decode_compressed_frame,
+                                                  ImageFormatError)
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES
 import numpy as np
 from rclpy.serialization import serialize_message
@@ -36,6 +38,9 @@ STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'write')
 EXIT_SKIPPED_MESSAGES = 3
 #: Skipped messages named one by one in a summary; the rest are only counted.
 NAMED_SKIPS = 5
+#: Refusal reasons that mean damaged data rather than a format the network cannot take:
+#: counted and named with the messages that do not deserialize.
+DAMAGED_REASONS = ('corrupt_compressed',)
 
 
 class ProcessError(Exception):
@@ -46,7 +51,7 @@ class ProcessError(Exception):
 class ProcessOptions:
     """What ``bag process`` writes."""
 
-    image_topic: str | None = None        # None: the bag's only Image topic
+    image_topic: str | None = None        # None: the bag's only Image/CompressedImage topic
     storage: str = 'mcap'
     compress: bool = False
     outputs: tuple[str, ...] = OUTPUT_KEYS
@@ -92,7 +97,7 @@ class ProcessSummary:
                  + (' (interrupted)' if self.interrupted else '')
                  + (' (stopped: the output could not be written)' if self.write_error else '')]
         if self.skipped:
-            lines.append(f'  skipped {self.skipped} messages that do not deserialize: '
+            lines.append(f'  skipped {self.skipped} messages that do not deserialize or decode: '
                          + '; '.join(self.first_skipped)
                          + ('; ...' if self.skipped > len(self.first_skipped) else ''))
         for reason, count in sorted(self.rejected.items()):
@@ -110,23 +115,46 @@ class ProcessSummary:
 
 
 def choose_image_topic(reader, wanted: str | None) -> str:
-    """Return the image topic to process: ``wanted``, or the bag's only Image topic."""
+    """Return the image topic to process: ``wanted``, or the bag's only frame topic."""
     topics = image_topics(reader)
+    kinds = ' or '.join(FRAME_TYPES)
     if wanted is not None:
         counts = topic_counts(reader)
         if wanted not in counts:
-            raise ProcessError(f'topic {wanted} is not in the bag; its Image topics are: '
-                               f'{", ".join(topics) or "none"}')
-        if normalise_type_name(counts[wanted][0]) != IMAGE_TYPE:
-            raise ProcessError(f'topic {wanted} holds {counts[wanted][0]}, not {IMAGE_TYPE}')
+            raise ProcessError(f'topic {wanted} is not in the bag; its Image and '
+                               f'CompressedImage topics are: {", ".join(topics) or "none"}')
+        if normalise_type_name(counts[wanted][0]) not in FRAME_TYPES:
+            raise ProcessError(f'topic {wanted} holds {counts[wanted][0]}, not {kinds}')
         return wanted
     if len(topics) == 1:
         return topics[0]
     if not topics:
-        raise ProcessError(f'the bag holds no {IMAGE_TYPE} topic (topics: '
+        raise ProcessError(f'the bag holds no {kinds} topic (topics: '
                            f'{", ".join(topic_counts(reader)) or "none"})')
     raise ProcessError(f'the bag holds several Image topics ({", ".join(topics)}): '
                        'choose one with --image-topic')
+
+
+def decode_frame(type_name: str, message) -> tuple:
+    """Decode an Image or CompressedImage as the node does: ``(HxWx3 uint8, order)``.
+
+    Raises :class:`~liver_landmarks.ros.image_conversion.ImageFormatError` with its reason.
+    """
+    if type_name == COMPRESSED_IMAGE_TYPE:
+        return decode_compressed_frame(message.format, message.data)
+    return decode_colour_frame(message.width, message.height, message.encoding, message.step,
+                               message.is_bigendian, message.data)
+
+
+def frame_content_problem(type_name: str, message) -> str | None:
+    """Return why a deserialized frame message is damaged (a corrupt JPEG), or None."""
+    if type_name not in FRAME_TYPES:
+        return None
+    try:
+        decode_frame(type_name, message)
+    except ImageFormatError as error:
+        return str(error) if error.reason in DAMAGED_REASONS else None
+    return None
 
 
 def image_count(reader, topic: str) -> int:
@@ -176,8 +204,6 @@ class BagProcessor:
         Raises :class:`~liver_landmarks.bag.storage.BagWriteError` (after closing the
         output with every finished frame) when the output cannot be written.
         """
-        from sensor_msgs.msg import Image
-
         started = time.perf_counter()
         try:
             if self.options.p2ilf_json_dir is not None:
@@ -191,7 +217,9 @@ class BagProcessor:
         try:
             input_connection = next(c for c in self.reader.connections
                                     if c.topic == self.image_topic)
-            image_out = output.add_topic(self.image_topic, IMAGE_TYPE, like=input_connection)
+            frame_type = normalise_type_name(input_connection.msgtype)
+            frame_class = message_class(frame_type)
+            image_out = output.add_topic(self.image_topic, frame_type, like=input_connection)
             outputs_out = {key: output.add_topic(self.output_topic(key), OUTPUT_MSGTYPES[key])
                            for key in self.options.outputs}
             for message in read_messages(self.reader, [self.image_topic]):
@@ -200,8 +228,9 @@ class BagProcessor:
                 # The input is copied as recorded, undecodable or not: nothing is lost.
                 output.write(image_out, message.log_time_ns, message.data)
                 self.summary.frames += 1
-                image = self._deserialize(message, Image)
-                analysed = None if image is None else self._analyse(image, message.index)
+                image = self._deserialize(message, frame_class)
+                analysed = (None if image is None
+                            else self._analyse(frame_type, image, message))
                 if analysed is not None:
                     tick = time.perf_counter()
                     self._write_outputs(output, outputs_out, image.header, message, *analysed)
@@ -236,21 +265,27 @@ class BagProcessor:
         try:
             return deserialize(message, message_type)
         except UndecodableMessage as error:
-            self.summary.skipped += 1
-            if len(self.summary.first_skipped) < NAMED_SKIPS:
-                self.summary.first_skipped.append(str(error))
+            self._skip(str(error))
             return None
 
-    def _analyse(self, image, index: int):
+    def _skip(self, description: str):
+        self.summary.skipped += 1
+        if len(self.summary.first_skipped) < NAMED_SKIPS:
+            self.summary.first_skipped.append(description)
+
+    def _analyse(self, frame_type: str, image, message):
         """Return ``(frame_rgb, pipeline result)``, or None when rejected or failed."""
+        index = message.index
         tick = time.perf_counter()
         try:
-            frame, channel_order = decode_colour_frame(
-                image.width, image.height, image.encoding, image.step, image.is_bigendian,
-                image.data)
+            frame, channel_order = decode_frame(frame_type, image)
         except ImageFormatError as error:
-            self._count(self.summary.rejected, self.summary.first_rejection, error.reason,
-                        f'{error} (first at image #{index})')
+            if error.reason in DAMAGED_REASONS:
+                where = MessagePosition(index, message.topic, message.log_time_ns)
+                self._skip(f'{where.describe()}: {error}')
+            else:
+                self._count(self.summary.rejected, self.summary.first_rejection, error.reason,
+                            f'{error} (first at image #{index})')
             return None
         self.summary.stage_ms['decode'].append((time.perf_counter() - tick) * 1e3)
         try:

@@ -33,6 +33,9 @@ except ImportError:  # Python < 3.14: the backport rosbags depends on
     from backports import zstd
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
+COMPRESSED_IMAGE_TYPE = 'sensor_msgs/msg/CompressedImage'
+#: The message types the bag tools take camera frames from, as the node does.
+FRAME_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
 CLOCK_TYPE = 'rosgraph_msgs/msg/Clock'
 STORAGES = ('mcap', 'sqlite3')
 #: Message definitions for topics this package writes: the distro the rclpy wheels are from.
@@ -180,7 +183,7 @@ class CheckReport:
         if not self.undecodable:
             text = f'read all {self.read} messages intact'
         else:
-            text = (f'{self.undecodable} of {self.read} messages do not deserialize: '
+            text = (f'{self.undecodable} of {self.read} messages do not deserialize or decode: '
                     + '; '.join(self.first_undecodable)
                     + ('; ...' if self.undecodable > len(self.first_undecodable) else ''))
         for topic, why in sorted(self.not_checked.items()):
@@ -188,8 +191,13 @@ class CheckReport:
         return text
 
 
-def check_messages(reader: Reader, named: int = 5) -> CheckReport:
-    """Read every message and deserialize each one whose type is installed."""
+def check_messages(reader: Reader, named: int = 5, check_content=None) -> CheckReport:
+    """Read every message and deserialize each one whose type is installed.
+
+    ``check_content(type name, message)``, if given, returns why a deserialized message's
+    content is unusable (a corrupt JPEG in a CompressedImage), or None; such messages
+    are counted with the undecodable ones.
+    """
     report = CheckReport()
     classes = {}
     for message in read_messages(reader):
@@ -201,7 +209,12 @@ def check_messages(reader: Reader, named: int = 5) -> CheckReport:
             report.not_checked[message.topic] = f'type {message.msgtype} is not installed'
             continue
         try:
-            deserialize(message, message_type)
+            decoded = deserialize(message, message_type)
+            problem = None if check_content is None else check_content(
+                normalise_type_name(message.msgtype), decoded)
+            if problem is not None:
+                where = MessagePosition(message.index, message.topic, message.log_time_ns)
+                raise UndecodableMessage(f'{where.describe()}: {problem}')
         except UndecodableMessage as error:
             report.undecodable += 1
             if len(report.first_undecodable) < named:
@@ -249,9 +262,9 @@ def topic_counts(reader: Reader) -> dict[str, tuple[str, int]]:
 
 
 def image_topics(reader: Reader) -> list[str]:
-    """Return the names of the topics that hold ``sensor_msgs/msg/Image``."""
+    """Return the names of the topics that hold camera frames (:data:`FRAME_TYPES`)."""
     return sorted({c.topic for c in reader.connections if normalise_type_name(c.msgtype)
-                   == IMAGE_TYPE})
+                   in FRAME_TYPES})
 
 
 def normalise_type_name(type_name: str) -> str:
