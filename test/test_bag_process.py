@@ -163,7 +163,7 @@ def test_refusals_name_what_to_change(tmp_path, pipeline):
     none = write_messages(tmp_path / 'none', [('/chatter', START_NS, String(data='x'))])
     cases = [(two, ProcessOptions(), 'several Image topics.*--image-topic'),
              (two, ProcessOptions(image_topic='/nope'), '/nope is not in the bag'),
-             (none, ProcessOptions(), 'no sensor_msgs/msg/Image topic'),
+             (none, ProcessOptions(), 'no sensor_msgs/msg/Image or .*CompressedImage topic'),
              (none, ProcessOptions(image_topic='/chatter'), 'holds std_msgs/msg/String'),
              (two, ProcessOptions(image_topic='/other', outputs=('labelz',)), 'labelz'),
              (two, ProcessOptions(image_topic='/other', node_name='/segmentation node'),
@@ -392,7 +392,7 @@ def test_full_disk_stops_cleanly_with_a_readable_bag_and_whole_json_files(
 
 
 def _compressed(index, fmt, data=None, width=160, height=120):
-    """A CompressedImage of a liver-like frame, encoded as ``fmt`` says (or ``data``)."""
+    """Return a CompressedImage of a liver-like frame, encoded as ``fmt`` says (or ``data``)."""
     if data is None:
         codec = '.png' if 'png' in fmt else '.jpg'
         bgr = np.ascontiguousarray(synthetic_frame(width, height, seed=index)[:, :, ::-1])
@@ -447,7 +447,7 @@ def test_compressed_images_are_processed_and_a_corrupt_jpeg_is_a_named_skip(
 
 
 def _tower_frame(index, encoding, width=64, height=48):
-    """A raw frame in a capture card's encoding, its bytes taken from a liver-like frame."""
+    """Return a raw frame in a capture card's encoding, bytes taken from a liver-like frame."""
     rgb = synthetic_frame(width, height, seed=index)
     layouts = {'yuv422_yuy2': (2 * width, rgb[:, :, :2].tobytes()),
                'uyvy': (2 * width, rgb[:, :, 1:].tobytes()),
