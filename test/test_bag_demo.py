@@ -12,6 +12,7 @@ import time
 
 import cv2
 from liver_landmarks.bag.recorder import node_output_topics, OutputRecorder
+from liver_landmarks.bag.replay import recorded_qos
 from liver_landmarks.bag.report import header_stamp_ns, write_report
 from liver_landmarks.bag.storage import (create_writer, messages_by_topic, open_bag,
                                          read_messages, topic_counts, write_messages)
@@ -82,6 +83,15 @@ def test_recorder_and_report_pair_inputs_with_outputs(tmp_path):
         rclpy.try_shutdown()
 
     recorded = messages_by_topic(tmp_path / 'recorded')
+    reader = open_bag(tmp_path / 'recorded')
+    try:   # the publishers' offers are stored, so that a replay offers them again
+        offered = {topic: recorded_qos(topic, [c for c in reader.connections if c.topic == topic])
+                   for topic in ('/camera/image', f'{NODE}/labels')}
+    finally:
+        reader.close()
+    assert offered['/camera/image'][0].reliability == ReliabilityPolicy.BEST_EFFORT
+    assert offered[f'{NODE}/labels'][0].reliability == ReliabilityPolicy.RELIABLE
+    assert {how for _, how in offered.values()} == {'as recorded'}
     assert [header_stamp_ns(m.data) for m in recorded['/camera/image']] == stamps
     assert [header_stamp_ns(m.data) for m in recorded[f'{NODE}/labels']] == [
         stamps[0], stamps[1], stamps[3]]
