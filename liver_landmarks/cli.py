@@ -19,7 +19,7 @@ COMMANDS = {
                 'segment frames with a model and post-process the result'),
     'evaluate': ('liver_landmarks.commands.evaluate',
                  'score a prediction against ground truth with the P2ILF metrics'),
-    'bag': ('liver_landmarks.commands.bag', 'replay or process rosbag2 recordings'),
+    'bag': ('liver_landmarks.bag.cli', 'replay or process rosbag2 recordings'),
     'bench': ('liver_landmarks.commands.bench', 'measure per-stage latency and end-to-end rate'),
 }
 

@@ -105,7 +105,7 @@ echo "demo: starting segmentation_node (log: $out/node.log)"
 node_pid=$!
 pids+=("$node_pid")
 # Stops by itself 4 s after the last frame's outputs; the duration is a safety net.
-"$python" -m liver_landmarks.ros.output_recorder --out "$out/outputs_bag" --idle-exit 4 \
+"$python" -m liver_landmarks.bag.recorder --out "$out/outputs_bag" --idle-exit 4 \
     --duration 240 >"$out/recorder.log" 2>&1 &
 recorder_pid=$!
 pids+=("$recorder_pid")

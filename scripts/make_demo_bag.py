@@ -20,8 +20,8 @@ import sys
 import tempfile
 
 import cv2
-from liver_landmarks.ros.bag_io import (add_topic, close_writer, create_writer, IMAGE_TYPE,
-                                        typestore)
+from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, IMAGE_TYPE,
+                                         typestore)
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@
 
 import json
 from pathlib import Path
+import re
 import shutil
 
 from liver_landmarks.model import ARCHITECTURES, load_artifact, load_model_card
@@ -159,3 +160,72 @@ def test_default_model_card_is_the_shipped_one_or_a_clear_error():
     else:
         with pytest.raises(ModelArtifactError, match='--model'):
             default_model_card()
+
+
+def _sparse_file(path: Path, size: int) -> Path:
+    """Create a file of ``size`` bytes that takes no disk space (a hole)."""
+    with open(path, 'wb') as stream:
+        stream.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize('how', ['file', 'symlink to a file beside it'])
+def test_weights_far_larger_than_the_network_are_refused_before_reading(artifact, how):
+    weights = weights_of(artifact)
+    needed = weights.stat().st_size
+    weights.unlink()
+    huge = 16 << 30   # reading and hashing it whole is what this refuses
+    if how == 'file':
+        _sparse_file(weights, huge)
+    else:
+        weights.symlink_to(_sparse_file(artifact.parent / 'huge.bin', huge))
+    with pytest.raises(ModelArtifactError) as raised:
+        load_artifact(artifact)
+    text = str(raised.value)
+    assert str(weights) in text and f'({huge} bytes)' in text
+    expected = re.search(r'needs about [\d.]+ MiB \((\d+) bytes\)', text)
+    assert expected and abs(int(expected.group(1)) - needed) < 64 << 10, text
+    assert 'MemoryError' not in text and 'sha256' not in text
+
+
+def test_weights_file_resolving_outside_the_card_folder_is_refused(artifact, tmp_path_factory):
+    weights = weights_of(artifact)
+    elsewhere = tmp_path_factory.mktemp('elsewhere') / weights.name
+    shutil.move(weights, elsewhere)
+    weights.symlink_to(elsewhere)   # hash and size are right: only the place is wrong
+    with pytest.raises(ModelArtifactError, match='outside the folder of its card') as raised:
+        load_artifact(artifact)
+    assert str(weights) in str(raised.value) and str(elsewhere) in str(raised.value)
+
+
+def test_symlink_inside_the_card_folder_is_followed(artifact):
+    weights = weights_of(artifact)
+    real = weights.with_name('real_weights.bin')
+    weights.rename(real)
+    weights.symlink_to(real.name)
+    model, card = load_artifact(artifact)
+    assert card.weights_path == weights and not model.training
+
+
+def test_oversized_or_special_card_and_weights_files_are_refused_naming_them(artifact):
+    weights = weights_of(artifact)
+    weights.unlink()
+    weights.mkdir()
+    with pytest.raises(ModelArtifactError, match='not a regular file') as raised:
+        load_artifact(artifact)
+    assert str(weights) in str(raised.value)
+    artifact.write_text(' ' * (2 << 20) + artifact.read_text())
+    with pytest.raises(ModelArtifactError, match='small JSON file') as raised:
+        load_model_card(artifact)
+    assert str(artifact) in str(raised.value) and '(2' in str(raised.value)
+
+
+def test_auto_backend_names_the_weights_file_not_the_backends(artifact):
+    from liver_landmarks.backends import create_backend
+
+    weights = weights_of(artifact)
+    weights.unlink()
+    _sparse_file(weights, 16 << 30)
+    with pytest.raises(ModelArtifactError) as raised:
+        create_backend('auto', artifact, device='cpu')
+    assert str(weights) in str(raised.value) and 'no backend' not in str(raised.value)

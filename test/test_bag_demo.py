@@ -6,21 +6,23 @@ import json
 import os
 from pathlib import Path
 import subprocess
+import sys
 import threading
 import time
 
 import cv2
-from liver_landmarks.ros.bag_io import (create_writer, messages_by_topic, open_bag,
-                                        read_messages, topic_counts)
-from liver_landmarks.ros.bag_report import header_stamp_ns, write_report
+from liver_landmarks.bag.recorder import node_output_topics, OutputRecorder
+from liver_landmarks.bag.replay import recorded_qos
+from liver_landmarks.bag.report import header_stamp_ns, write_report
+from liver_landmarks.bag.storage import (create_writer, messages_by_topic, open_bag,
+                                         read_messages, topic_counts, write_messages)
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
-from liver_landmarks.ros.output_recorder import node_output_topics, OutputRecorder
 import numpy as np
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,6 +83,15 @@ def test_recorder_and_report_pair_inputs_with_outputs(tmp_path):
         rclpy.try_shutdown()
 
     recorded = messages_by_topic(tmp_path / 'recorded')
+    reader = open_bag(tmp_path / 'recorded')
+    try:   # the publishers' offers are stored, so that a replay offers them again
+        offered = {topic: recorded_qos(topic, [c for c in reader.connections if c.topic == topic])
+                   for topic in ('/camera/image', f'{NODE}/labels')}
+    finally:
+        reader.close()
+    assert offered['/camera/image'][0].reliability == ReliabilityPolicy.BEST_EFFORT
+    assert offered[f'{NODE}/labels'][0].reliability == ReliabilityPolicy.RELIABLE
+    assert {how for _, how in offered.values()} == {'as recorded'}
     assert [header_stamp_ns(m.data) for m in recorded['/camera/image']] == stamps
     assert [header_stamp_ns(m.data) for m in recorded[f'{NODE}/labels']] == [
         stamps[0], stamps[1], stamps[3]]
@@ -139,3 +150,37 @@ def test_demo_script_runs_end_to_end(tmp_path, random_model_card):
         assert stamps and set(stamps) <= inputs, key
     assert len(recorded[f'{NODE}/markers']) == summary['output_frames']
     assert 'results in' in done.stdout
+
+
+def test_report_on_a_bag_without_node_outputs_says_so(tmp_path):
+    frames = [('/camera/image', 1_800_000_000 * 10**9 + i * 10**8,
+               numpy_to_image_msg(np.full((12, 16, 3), i, np.uint8), 'rgb8',
+                                  _header(1_800_000_000 * 10**9 + i * 10**8)))
+              for i in range(20)]
+    bag = write_messages(tmp_path / 'inputs_only', frames)
+    done = subprocess.run([sys.executable, '-m', 'liver_landmarks', 'bag', 'report', str(bag),
+                           '--out', str(tmp_path / 'report')],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 'input:  20 frames on /camera/image' in done.stdout
+    assert f'holds no node outputs: no message on {NODE}/labels' in done.stdout
+    assert 'dropped' not in done.stdout and '(its topics: /camera/image)' in done.stdout
+    summary = json.loads((tmp_path / 'report' / 'latency_summary.json').read_text())
+    assert summary['has_outputs'] is False and summary['output_frames'] == 0
+
+
+def test_report_pairs_compressed_inputs_with_outputs(tmp_path):
+    stamps = [1_800_000_000 * 10**9 + i * 10**8 for i in range(4)]
+    jpeg = cv2.imencode('.jpg', np.zeros((12, 16, 3), np.uint8))[1].tobytes()
+    inputs = [('/camera/image/compressed', stamp + 1000,
+               CompressedImage(header=_header(stamp), format='jpeg', data=jpeg))
+              for stamp in stamps]
+    outputs = [(f'{NODE}/labels', stamp + 5 * 10**7,
+                numpy_to_image_msg(np.zeros((12, 16), np.uint8), 'mono8', _header(stamp)))
+               for stamp in stamps if stamp != stamps[2]]
+    bag = write_messages(tmp_path / 'recorded', sorted(inputs + outputs, key=lambda m: m[1]))
+    text = write_report(bag, tmp_path / 'report', image_topic='/camera/image/compressed')
+    summary = json.loads((tmp_path / 'report' / 'latency_summary.json').read_text())
+    assert (summary['input_frames'], summary['output_frames']) == (4, 3)
+    assert summary['frames_without_output'] == 1 and '1 frames dropped by the node' in text
+    assert summary['end_to_end_latency_ms']['max'] == pytest.approx(50.0 - 0.001)

@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 
-from liver_landmarks.ros.bag_io import (BagReadError, image_topics, message_class, open_bag,
-                                        read_messages, storage_files, topic_counts,
-                                        write_messages)
+from liver_landmarks.bag.storage import (BagReadError, image_topics, message_class, open_bag,
+                                         read_messages, storage_files, topic_counts,
+                                         write_messages)
 from liver_landmarks.ros.image_conversion import decode_image, numpy_to_image_msg
 import numpy as np
 import pytest

@@ -8,6 +8,12 @@ sha256 of the weights file. Cards are validated against
 ``liver_landmarks/schemas/model_card.schema.json``; loading verifies the hash and
 refuses a mismatch, a missing file, a truncated file or weights that do not fit
 the architecture the card names, each with a message that says which file.
+
+Loading is bounded before anything is read: the weights file must stay inside the
+card's folder once symlinks are resolved, and must not be far larger than the
+network the card names needs (a multi-gigabyte file would otherwise be hashed and
+mapped whole). Every failure, running out of memory included, is raised as
+:class:`ModelArtifactError` naming the file, never as a backend's error.
 """
 
 import dataclasses
@@ -28,7 +34,14 @@ from torch import nn
 
 FORMAT_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'model_card.schema.json'
+#: A model card is a small JSON file; anything larger is refused before it is parsed.
+MAX_CARD_BYTES = 1 << 20
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
+#: A weights file may exceed its tensors' bytes by this factor plus the slack below before it
+#: is refused: room for another dtype's layout, never for a file of another order of size.
+WEIGHTS_SIZE_FACTOR = 2
+#: Allowance for the safetensors JSON header and its padding (hundreds of tensor entries).
+WEIGHTS_HEADER_SLACK_BYTES = 1 << 20
 
 
 class ModelArtifactError(ValueError):
@@ -70,10 +83,14 @@ class ModelCard:
 
     @property
     def weights_path(self) -> Optional[Path]:
-        """Absolute path of the weights file, or None for a card not read from disk."""
+        """Absolute path of the weights file as the card names it, or None without a card file.
+
+        Symlinks are not resolved here, so that messages name the file the card names;
+        :func:`load_artifact` resolves them and refuses a target outside the card's folder.
+        """
         if self.path is None or not self.weights_file:
             return None
-        return (self.path.parent / self.weights_file).resolve()
+        return Path(os.path.abspath(self.path.parent / self.weights_file))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the card as the JSON object the schema describes."""
@@ -224,24 +241,80 @@ def load_model_card(card_path: Union[str, Path]) -> ModelCard:
         raise ModelArtifactError(
             f'model card not found: {path} (pass the .json written beside the .safetensors)')
     try:
+        size = path.stat().st_size
+        if size > MAX_CARD_BYTES:
+            raise ModelArtifactError(
+                f'{path}: the model card is {_size_text(size)}; a card is a small JSON file '
+                f'(at most {_size_text(MAX_CARD_BYTES)}): pass the .json written beside the '
+                '.safetensors')
         with open(path, encoding='utf-8') as stream:
             data = json.load(stream)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelArtifactError(f'{path}: cannot read model card: {error}') from None
     validate_card_dict(data, path)
     return ModelCard.from_dict(data, path=path)
 
 
-def _read_weights(card: ModelCard) -> dict[str, torch.Tensor]:
-    """Check the weights file is where the card says, has the card's hash, and parses."""
+def state_dict_bytes(model: nn.Module, dtype_name: str = 'float32') -> int:
+    """Return the bytes of ``model``'s tensors stored with floating point as ``dtype_name``."""
+    itemsize = torch.empty((), dtype=_DTYPES[dtype_name]).element_size()
+    return sum(value.numel() * (itemsize if value.is_floating_point() else value.element_size())
+               for value in model.state_dict().values())
+
+
+def _weights_file(card: ModelCard) -> Path:
+    """Return the real path of the card's weights file, refusing one outside the card's folder."""
+    named = card.weights_path
+    if named is None or not named.exists():
+        raise ModelArtifactError(
+            f'{card.path}: weights file {named} not found; copy it beside the card '
+            'or fix weights.file')
+    folder = card.path.parent.resolve()
+    real = named.resolve()
+    if not real.is_relative_to(folder):
+        raise ModelArtifactError(
+            f'{named}: the weights file resolves to {real}, outside the folder of its card '
+            f'{card.path}; copy the weights file beside the card instead of linking to it')
+    if not real.is_file():
+        raise ModelArtifactError(f'{named}: not a regular file (resolves to {real}); '
+                                 'weights.file must name a .safetensors file beside the card')
+    return real
+
+
+def _build_for(card: ModelCard) -> nn.Module:
+    try:
+        return build_model(card.architecture, card.encoder, classes=card.num_classes)
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise ModelArtifactError(
+            f'{card.path}: cannot build the network the card names ({card.architecture!r} '
+            f'with encoder {card.encoder!r}): {error}') from None
+
+
+def _check_weights_size(card: ModelCard, path: Path, needed: int) -> None:
+    """Refuse a weights file far larger than the card's network needs, before reading it."""
+    size = path.stat().st_size
+    limit = WEIGHTS_SIZE_FACTOR * needed + WEIGHTS_HEADER_SLACK_BYTES
+    if size > limit:
+        raise ModelArtifactError(
+            f'{card.weights_path}: the weights file is {_size_text(size)}, but the network '
+            f'the card names ({card.architecture!r} with encoder {card.encoder!r}, '
+            f'{card.weights_dtype}) needs about {_size_text(needed)} (at most '
+            f'{_size_text(limit)} is accepted): the file is not these weights; it was not '
+            'read')
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (('GiB', 1 << 30), ('MiB', 1 << 20), ('KiB', 1 << 10)):
+        if size >= scale:
+            return f'{size / scale:.1f} {unit} ({size} bytes)'
+    return f'{size} bytes'
+
+
+def _read_weights(card: ModelCard, weights_path: Path) -> dict[str, torch.Tensor]:
+    """Check the weights file has the card's hash, and parse it."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    weights_path = card.weights_path
-    if weights_path is None or not weights_path.is_file():
-        raise ModelArtifactError(
-            f'{card.path}: weights file {weights_path} not found; copy it beside the card '
-            'or fix weights.file')
     actual = file_sha256(weights_path)
     if actual != card.weights_sha256:
         raise ModelArtifactError(
@@ -252,7 +325,7 @@ def _read_weights(card: ModelCard) -> dict[str, torch.Tensor]:
         return load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ModelArtifactError(
-            f'{weights_path}: corrupt or truncated safetensors file: {error}') from None
+            f'{card.weights_path}: corrupt or truncated safetensors file: {error}') from None
 
 
 def _check_state_dict(card: ModelCard, model: nn.Module, state: dict[str, torch.Tensor]) -> None:
@@ -281,11 +354,24 @@ def load_artifact(card_path: Union[str, Path], device: Union[str, torch.device] 
     whatever the stored type; otherwise the model is cast to it.
     """
     card = load_model_card(card_path)
-    state = _read_weights(card)
-    model = build_model(card.architecture, card.encoder, classes=card.num_classes)
-    _check_state_dict(card, model, state)
-    model.load_state_dict(state, strict=True)
-    model = model.to(device=device, dtype=_DTYPES[_dtype_name(dtype)])
+    weights_path = _weights_file(card)
+    try:
+        model = _build_for(card)
+        _check_weights_size(card, weights_path, state_dict_bytes(model, card.weights_dtype))
+        state = _read_weights(card, weights_path)
+        _check_state_dict(card, model, state)
+        model.load_state_dict(state, strict=True)
+        model = model.to(device=device, dtype=_DTYPES[_dtype_name(dtype)])
+    except ModelArtifactError:
+        raise
+    except MemoryError:
+        raise ModelArtifactError(
+            f'{card.weights_path}: out of memory while loading the weights of {card.path} '
+            f'({card.architecture!r}, encoder {card.encoder!r})') from None
+    except OSError as error:
+        raise ModelArtifactError(
+            f'{card.weights_path}: cannot read the weights file: {error.strerror or error}'
+        ) from None
     return model.eval(), card
 
 

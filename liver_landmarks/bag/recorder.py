@@ -6,11 +6,12 @@ The demo needs a recorder and the ``.venv`` set-up has no ``ros2`` command line,
 small node subscribes to the node's outputs (and, by default, to its input image and
 ``/diagnostics``) as raw bytes and writes them with the receive time as log time. The
 log times of an input frame and of its outputs, both taken on this process's clock,
-give the end-to-end latency through DDS (see :mod:`liver_landmarks.ros.bag_report`).
+give the end-to-end latency through DDS (see :mod:`liver_landmarks.bag.report`).
 
-Run: ``python -m liver_landmarks.ros.output_recorder --out OUT_BAG [--loopback]``;
-stops on Ctrl-C, SIGTERM, ``--duration`` or ``--idle-exit``, always leaving a bag
-that opens.
+Run: ``python -m liver_landmarks.bag.recorder --out OUT_BAG``; stops on Ctrl-C,
+SIGTERM, ``--duration`` or ``--idle-exit``, always leaving a bag that opens. Each topic
+is stored with the QoS its publishers offered, so that a replay offers it again. DDS
+settings come from the environment it is started in, as for any ROS 2 process.
 """
 
 import argparse
@@ -19,7 +20,8 @@ import sys
 import threading
 import time
 
-from liver_landmarks.ros.bag_io import add_topic, close_writer, create_writer, message_class
+from liver_landmarks.bag.storage import (add_topic, close_writer, create_writer, message_class,
+                                         qos_for_bag)
 
 DEFAULT_NODE = '/segmentation_node'
 DEFAULT_IMAGE_TOPIC = '/camera/image'
@@ -67,7 +69,10 @@ class OutputRecorder:
                                                'is not installed')
                 self.pending.remove(topic)
                 continue
-            self.connections[topic] = add_topic(self.writer, topic, types[0])
+            offered = [qos_for_bag(info.qos_profile)
+                       for info in self.node.get_publishers_info_by_topic(topic)]
+            self.connections[topic] = add_topic(self.writer, topic, types[0],
+                                                offered_qos=offered)
             self.subscriptions.append(self.node.create_subscription(
                 cls, topic, self._make_callback(topic), self._qos_for(topic), raw=True))
             self.pending.remove(topic)
@@ -110,7 +115,7 @@ class OutputRecorder:
 def build_parser() -> argparse.ArgumentParser:
     """Return the recorder's command line parser."""
     parser = argparse.ArgumentParser(
-        prog='python -m liver_landmarks.ros.output_recorder',
+        prog='python -m liver_landmarks.bag.recorder',
         description="Record the segmentation node's outputs into a rosbag2.")
     parser.add_argument('--out', required=True, help='bag directory to create (must not exist)')
     parser.add_argument('--node', default=DEFAULT_NODE,
@@ -128,8 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--idle-exit', type=float, default=0.0,
                         help='stop once no message other than /diagnostics arrived for this '
                              'many seconds after the first one (0: never)')
-    parser.add_argument('--loopback', action='store_true',
-                        help='keep DDS on this host (tests and demos)')
     return parser
 
 
@@ -146,10 +149,6 @@ def wanted_topics(args) -> list[str]:
 def main(argv=None) -> int:
     """Record until stopped; print per-topic counts; return the exit status."""
     args = build_parser().parse_args(argv)
-    if args.loopback:
-        from liver_landmarks.ros.loopback import use_loopback_dds
-
-        use_loopback_dds()
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 

@@ -10,6 +10,7 @@ after the current message, with any output bag closed and readable; a second Ctr
 stops at once.
 """
 
+import argparse
 from contextlib import contextmanager
 from pathlib import Path
 import signal
@@ -35,7 +36,9 @@ def _add_replay(actions):
     replay = actions.add_parser(
         'replay', help='publish a bag over DDS at its recorded timing, with /clock',
         description='Publish the recorded topics as raw serialized bytes at the recorded '
-                    'timing, and /clock with the bag time for nodes run with use_sim_time.')
+                    'timing with their recorded QoS, and /clock with the bag time for nodes '
+                    'run with use_sim_time. DDS settings come from the environment, as for '
+                    'any ROS 2 process (e.g. ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST).')
     replay.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     replay.add_argument('--rate', type=float, default=1.0, help='playback speed (default 1.0)')
     replay.add_argument('--loop', action='store_true', help='start again at the end')
@@ -45,17 +48,15 @@ def _add_replay(actions):
     replay.add_argument('--no-clock', action='store_true', help='do not publish /clock')
     replay.add_argument('--clock-hz', type=float, default=40.0,
                         help='/clock rate between messages (default 40)')
-    replay.add_argument('--reliability', choices=('reliable', 'best_effort'), default='reliable',
-                        help='QoS reliability of the replayed topics (default reliable; a '
-                             'best-effort subscriber hears either)')
+    replay.add_argument('--reliability', choices=('reliable', 'best_effort'), default=None,
+                        help='override the QoS reliability of every replayed topic (default: '
+                             "each topic's recorded QoS, as ros2 bag play)")
     replay.add_argument('--wait-for-subscribers', type=float, default=0.0, metavar='S',
                         help='wait up to S seconds until every replayed topic has a subscriber')
     replay.add_argument('--min-subscribers', type=int, default=1, metavar='N',
                         help='with --wait-for-subscribers: wait for N subscribers per topic')
     replay.add_argument('--delay', type=float, default=0.0, metavar='S',
                         help='pause S seconds before the first message')
-    replay.add_argument('--loopback', action='store_true',
-                        help='keep DDS on this host (tests and demos; off for real robots)')
     replay.add_argument('--no-progress', action='store_true', help='no progress bar')
     replay.set_defaults(func=run_replay)
 
@@ -71,7 +72,8 @@ def _add_process(actions):
     process.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     process.add_argument('--out', type=Path, required=True, help='output bag (must not exist)')
     process.add_argument('--image-topic', default=None,
-                         help="sensor_msgs/Image topic (default: the bag's only one)")
+                         help="sensor_msgs/Image or CompressedImage topic (default: the bag's "
+                              'only one)')
     process.add_argument('--model', default='',
                          help='model card JSON (default: the shipped model)')
     process.add_argument('--backend', default='auto', help='inference backend (default auto)')
@@ -94,22 +96,32 @@ def _add_info(actions):
     info = actions.add_parser('info', help="list a bag's topics, types, counts and span")
     info.add_argument('bag', type=Path, help='rosbag2 directory or .mcap/.db3 file')
     info.add_argument('--check', action='store_true',
-                      help='read every message, so that damage anywhere is found')
+                      help='read every message and deserialize each one of an installed type '
+                           '(and decode each compressed frame), so that damage anywhere is '
+                           'found (exit status 3: some do not deserialize or decode)')
     info.set_defaults(func=run_info)
 
 
 def _add_report(actions):
     report = actions.add_parser(
         'report', help='overlay strip and latency summary from a recording of the node',
-        description='From a bag recorded with liver_landmarks.ros.output_recorder (inputs and '
+        description='From a bag recorded with liver_landmarks.bag.recorder (inputs and '
                     'outputs with receive times), write overlay_strip.png, latency_summary.json '
                     'and latency_summary.txt.')
     report.add_argument('bag', type=Path, help='recorded bag')
     report.add_argument('--out', type=Path, required=True, help='folder for the report files')
     report.add_argument('--image-topic', default='/camera/image')
     report.add_argument('--node-name', default='/segmentation_node')
-    report.add_argument('--tiles', type=int, default=8, help='overlays in the strip (default 8)')
+    report.add_argument('--tiles', type=_positive_int, default=8,
+                        help='overlays in the strip (default 8)')
     report.set_defaults(func=run_report)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be 1 or more, not {value}')
+    return value
 
 
 @contextmanager
@@ -140,7 +152,7 @@ def _progress(total, unit, disabled):
 
 
 def _open(path):
-    from liver_landmarks.ros.bag_io import BagReadError, open_bag
+    from liver_landmarks.bag.storage import BagReadError, open_bag
 
     try:
         return open_bag(path)
@@ -150,7 +162,7 @@ def _open(path):
 
 @contextmanager
 def _bag_errors_as_user_errors():
-    from liver_landmarks.ros.bag_io import BagReadError
+    from liver_landmarks.bag.storage import BagReadError
 
     try:
         yield
@@ -160,7 +172,8 @@ def _bag_errors_as_user_errors():
 
 def run_replay(args) -> int:
     """Replay a bag until its end (or forever with --loop) or Ctrl-C."""
-    from liver_landmarks.ros.bag_replay import BagReplayer, ReplayOptions
+    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES
+    from liver_landmarks.bag.replay import BagReplayer, ReplayOptions
 
     try:
         options = ReplayOptions(
@@ -171,10 +184,6 @@ def run_replay(args) -> int:
             min_subscribers=args.min_subscribers, delay_s=args.delay)
     except ValueError as error:
         raise UserError(str(error)) from error
-    if args.loopback:
-        from liver_landmarks.ros.loopback import use_loopback_dds
-
-        use_loopback_dds()
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
@@ -185,6 +194,8 @@ def run_replay(args) -> int:
         replayer = BagReplayer(node, reader, options, stop_event=stop)
         for topic, reason in replayer.stats.skipped_topics.items():
             print(f'skipping {topic}: {reason}', file=sys.stderr)
+        for topic, qos in replayer.stats.qos.items():
+            print(f'replaying {topic}: {qos}', file=sys.stderr)
         progress = None
         try:
             replayer.prepare()
@@ -201,14 +212,20 @@ def run_replay(args) -> int:
     print(f'published {stats.total} messages on {len(stats.published)} topics '
           f'({stats.clock_messages} /clock) spanning {stats.bag_s:.2f} s of bag time in '
           f'{stats.wall_s:.2f} s' + (' (interrupted)' if stats.interrupted else ''))
-    return 130 if stats.interrupted else 0
+    if stats.undecodable:
+        print(f'not published: {stats.undecodable} messages that do not deserialize: '
+              + '; '.join(stats.first_undecodable)
+              + ('; ...' if stats.undecodable > len(stats.first_undecodable) else ''))
+    if stats.interrupted:
+        return 130
+    return EXIT_SKIPPED_MESSAGES if stats.undecodable else 0
 
 
 def run_process(args) -> int:
     """Process a bag's images offline into a new bag and print the summary."""
-    from liver_landmarks.ros.bag_io import BagReadError
-    from liver_landmarks.ros.bag_process import (BagProcessor, image_count, ProcessError,
-                                                 ProcessOptions)
+    from liver_landmarks.bag.process import (BagProcessor, EXIT_SKIPPED_MESSAGES, image_count,
+                                             ProcessError, ProcessOptions)
+    from liver_landmarks.bag.storage import BagReadError, BagWriteError
 
     reader = _open(args.bag)
     try:
@@ -227,10 +244,11 @@ def run_process(args) -> int:
             processor.progress = progress
             try:
                 summary = processor.run()
-            except BagReadError as error:
-                # The output bag is closed and holds every frame finished before the damage.
+            except (BagReadError, BagWriteError) as error:
+                # The output bag is closed and holds every frame finished before the stop.
+                progress.close()
                 print(processor.summary.describe(), file=sys.stderr)
-                raise UserError(str(error)) from error
+                raise UserError(str(error)) from None
             finally:
                 progress.close()
     finally:
@@ -238,7 +256,9 @@ def run_process(args) -> int:
     print(summary.describe())
     if summary.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    if summary.failed:
+        return 1
+    return EXIT_SKIPPED_MESSAGES if summary.skipped else 0
 
 
 def _load_pipeline(args):
@@ -257,7 +277,8 @@ def _load_pipeline(args):
 
 def run_info(args) -> int:
     """Print a bag's storage, span and topics; with --check read every message."""
-    from liver_landmarks.ros.bag_io import read_messages, storage_files, topic_counts
+    from liver_landmarks.bag.process import EXIT_SKIPPED_MESSAGES, frame_content_problem
+    from liver_landmarks.bag.storage import check_messages, storage_files, topic_counts
 
     reader = _open(args.bag)
     try:
@@ -273,8 +294,10 @@ def run_info(args) -> int:
             print(f'  {count:8d}  {topic}  [{type_name}]')
         if args.check:
             with _bag_errors_as_user_errors():
-                read = sum(1 for _ in read_messages(reader))
-            print(f'check:       read all {read} messages intact')
+                report = check_messages(reader, check_content=frame_content_problem)
+            print(f'check:       {report.describe()}')
+            if report.undecodable:
+                return EXIT_SKIPPED_MESSAGES
     finally:
         reader.close()
     return 0
@@ -293,7 +316,7 @@ def _compression(reader) -> str:
 
 def run_report(args) -> int:
     """Write the overlay strip and latency summary of a recording."""
-    from liver_landmarks.ros.bag_report import write_report
+    from liver_landmarks.bag.report import write_report
 
     with _bag_errors_as_user_errors():
         summary_text = write_report(args.bag, args.out, image_topic=args.image_topic,

@@ -2,19 +2,22 @@
 # SPDX-License-Identifier: Apache-2.0
 """Overlay strip and latency summary from a recording of the node's inputs and outputs.
 
-The recorder (:mod:`liver_landmarks.ros.output_recorder`) stores each message with the
+The recorder (:mod:`liver_landmarks.bag.recorder`) stores each message with the
 time it arrived, all on one clock. An input frame and its ``~/labels`` share a header
 stamp, so the difference of their arrival times is the node's end-to-end latency as a
 subscriber sees it: DDS transport of the frame, queueing, decode, inference,
 post-processing, publishing and DDS transport of the result. Frames that never got a
-result were dropped by the node (it keeps only the newest frame waiting).
+result were dropped by the node (it keeps only the newest frame waiting); a bag with no
+output at all is reported as holding no node outputs, not as every frame dropped.
 """
 
+from contextlib import suppress
 import json
 from pathlib import Path
 import struct
 
-from liver_landmarks.ros.bag_io import messages_by_topic
+from liver_landmarks.bag.storage import (deserialize, MessagePosition, messages_by_topic,
+                                         open_bag, topic_counts, UndecodableMessage)
 import numpy as np
 
 LATENCY_KEY = 'labels'
@@ -28,6 +31,8 @@ def header_stamp_ns(data: bytes) -> int:
     CDR puts the header first: a 4-byte encapsulation (byte 1 odd: little endian), then
     ``int32 sec`` and ``uint32 nanosec``.
     """
+    if len(data) < 12:
+        raise ValueError(f'{len(data)} bytes are too few for a CDR header stamp')
     order = '<' if data[1] & 1 else '>'
     sec, nanosec = struct.unpack_from(f'{order}iI', data, 4)
     return sec * 1_000_000_000 + nanosec
@@ -48,9 +53,16 @@ def summarise_recording(bag_path, image_topic='/camera/image',
     labels_topic = f'{node_name.rstrip("/")}/{LATENCY_KEY}'
     arrivals = {image_topic: {}, labels_topic: {}}
     recorded = messages_by_topic(bag_path, [image_topic, labels_topic, DIAGNOSTICS_TOPIC])
+    undecodable = []
     for topic in (image_topic, labels_topic):
         for message in recorded.get(topic, []):
-            arrivals[topic].setdefault(header_stamp_ns(message.data), message.log_time_ns)
+            try:
+                stamp = header_stamp_ns(message.data)
+            except ValueError as error:
+                where = MessagePosition(message.index, message.topic, message.log_time_ns)
+                undecodable.append(f'{where.describe()}: {error}')
+                continue
+            arrivals[topic].setdefault(stamp, message.log_time_ns)
     diagnostics = [(m.log_time_ns, m.data) for m in recorded.get(DIAGNOSTICS_TOPIC, [])]
     inputs, outputs = arrivals[image_topic], arrivals[labels_topic]
     latencies = [(outputs[stamp] - inputs[stamp]) / 1e6 for stamp in outputs if stamp in inputs]
@@ -60,7 +72,15 @@ def summarise_recording(bag_path, image_topic='/camera/image',
         'frames_without_output': len(set(inputs) - set(outputs)),
         'input_rate_hz': _rate(inputs.values()), 'output_rate_hz': _rate(outputs.values()),
         'end_to_end_latency_ms': _percentiles(latencies),
+        'has_outputs': bool(recorded.get(labels_topic)),
+        'undecodable': undecodable,
     }
+    if not summary['has_outputs'] or not recorded.get(image_topic):
+        reader = open_bag(bag_path)
+        try:
+            summary['bag_topics'] = sorted(topic_counts(reader))
+        finally:
+            reader.close()
     if diagnostics:
         # The last report while results still came, not one from after the input ended.
         last_output = max(outputs.values(), default=None)
@@ -96,11 +116,24 @@ def _diagnostics_values(data: bytes, node_name: str) -> dict:
 def format_summary(summary: dict) -> str:
     """Return the latency summary as the few lines the demo prints."""
     latency = summary['end_to_end_latency_ms']
-    lines = [f'input:  {summary["input_frames"]} frames on {summary["input_topic"]} at '
-             f'{summary["input_rate_hz"]:.2f} Hz',
-             f'output: {summary["output_frames"]} frames on {summary["output_topic"]} at '
-             f'{summary["output_rate_hz"]:.2f} Hz; {summary["frames_without_output"]} frames '
-             'dropped by the node (only the newest frame waits)']
+    topics = ', '.join(summary.get('bag_topics', [])) or 'none'
+    if summary['input_frames']:
+        lines = [f'input:  {summary["input_frames"]} frames on {summary["input_topic"]} at '
+                 f'{summary["input_rate_hz"]:.2f} Hz']
+    else:
+        lines = [f'input:  the bag holds no message on {summary["input_topic"]} (its topics: '
+                 f'{topics}); choose the input with --image-topic']
+    if summary.get('has_outputs', True):
+        lines.append(f'output: {summary["output_frames"]} frames on {summary["output_topic"]} '
+                     f'at {summary["output_rate_hz"]:.2f} Hz; '
+                     f'{summary["frames_without_output"]} frames dropped by the node (only the '
+                     'newest frame waits)')
+    else:
+        lines.append(f'output: the bag holds no node outputs: no message on '
+                     f'{summary["output_topic"]} (its topics: {topics}); record the node '
+                     'with python -m liver_landmarks.bag.recorder, or pass its --node-name')
+    for text in summary.get('undecodable', [])[:5]:
+        lines.append(f'skipped, no header stamp: {text}')
     if latency:
         lines.append('end-to-end latency through DDS (ms): ' + ', '.join(
             f'{key} {value:.1f}' for key, value in latency.items()))
@@ -116,17 +149,18 @@ def write_overlay_strip(bag_path, out_png, overlay_topic, tiles=8, tile_width=32
     """Tile ``tiles`` evenly spaced overlay frames of the bag into one PNG; None if none."""
     import cv2
     from liver_landmarks.ros.image_conversion import image_msg_to_numpy
-    from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import Image
 
-    recorded = messages_by_topic(bag_path, [overlay_topic]).get(overlay_topic, [])
-    messages = [message.data for message in recorded]
+    messages = []
+    for message in messages_by_topic(bag_path, [overlay_topic]).get(overlay_topic, []):
+        with suppress(UndecodableMessage):   # named in the summary's counts instead
+            messages.append(deserialize(message, Image))
     if not messages:
         return None
     picks = np.unique(np.linspace(0, len(messages) - 1, min(tiles, len(messages))).round())
     images = []
     for index in picks.astype(int):
-        image, encoding = image_msg_to_numpy(deserialize_message(messages[index], Image))
+        image, encoding = image_msg_to_numpy(messages[index])
         image = np.ascontiguousarray(image[:, :, :3])
         if encoding.startswith('bgr'):
             image = image[:, :, ::-1]

@@ -9,10 +9,13 @@ raised as :class:`BagReadError`, whose message names the file and the last messa
 was read intact, so a user with a truncated recording knows what is left of it.
 """
 
+from collections import defaultdict
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import datetime
 import importlib
+from io import BytesIO
+import os
 from pathlib import Path
 import shutil
 import sqlite3
@@ -30,15 +33,30 @@ except ImportError:  # Python < 3.14: the backport rosbags depends on
     from backports import zstd
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
+COMPRESSED_IMAGE_TYPE = 'sensor_msgs/msg/CompressedImage'
+#: The message types the bag tools take camera frames from, as the node does.
+FRAME_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
 CLOCK_TYPE = 'rosgraph_msgs/msg/Clock'
 STORAGES = ('mcap', 'sqlite3')
 #: Message definitions for topics this package writes: the distro the rclpy wheels are from.
 _TYPESTORE_DISTRO = Stores.ROS2_KILTED
 _MCAP_MAGIC = b'\x89MCAP0\r\n'
+#: Bytes set aside inside a bag being written and freed to finish it when the disk fills:
+#: room for the mcap summary (chunk indexes) or the sqlite3 journal, and metadata.yaml.
+SPACE_RESERVE_BYTES = 4 << 20
+RESERVE_FILE = '.space_reserve'
 
 
 class BagReadError(Exception):
     """A bag that cannot be read, or can be read only up to some message."""
+
+
+class BagWriteError(Exception):
+    """Writing a bag failed; the message names the file, the cause and what the bag holds."""
+
+
+class UndecodableMessage(Exception):
+    """A message whose bytes do not deserialize as its topic's type; names where it is."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,75 @@ def read_messages(reader: Reader, topics: Iterable[str] | None = None,
         yield message
 
 
+def deserialize(message: BagMessage, message_type):
+    """Return ``message`` deserialized as ``message_type`` (an rclpy message class).
+
+    Raises :class:`UndecodableMessage` naming the message's index, topic and log time.
+    """
+    from rclpy.serialization import deserialize_message
+
+    try:
+        return deserialize_message(message.data, message_type)
+    except Exception as error:  # noqa: BLE001 - any failure means the bytes are damaged
+        where = MessagePosition(message.index, message.topic, message.log_time_ns)
+        raise UndecodableMessage(
+            f'{where.describe()} does not deserialize as {message.msgtype} '
+            f'({len(message.data)} bytes): {_reason(error)}') from None
+
+
+@dataclass
+class CheckReport:
+    """What reading and deserializing a whole bag found."""
+
+    read: int = 0
+    undecodable: int = 0
+    first_undecodable: list[str] = field(default_factory=list)  # the first few, named
+    not_checked: dict[str, str] = field(default_factory=dict)  # topic -> why only read
+
+    def describe(self) -> str:
+        """Return the ``bag info --check`` verdict."""
+        if not self.undecodable:
+            text = f'read all {self.read} messages intact'
+        else:
+            text = (f'{self.undecodable} of {self.read} messages do not deserialize or decode: '
+                    + '; '.join(self.first_undecodable)
+                    + ('; ...' if self.undecodable > len(self.first_undecodable) else ''))
+        for topic, why in sorted(self.not_checked.items()):
+            text += f'\n             {topic}: read, not deserialized ({why})'
+        return text
+
+
+def check_messages(reader: Reader, named: int = 5, check_content=None) -> CheckReport:
+    """Read every message and deserialize each one whose type is installed.
+
+    ``check_content(type name, message)``, if given, returns why a deserialized message's
+    content is unusable (a corrupt JPEG in a CompressedImage), or None; such messages
+    are counted with the undecodable ones.
+    """
+    report = CheckReport()
+    classes = {}
+    for message in read_messages(reader):
+        report.read += 1
+        if message.msgtype not in classes:
+            classes[message.msgtype] = message_class(message.msgtype)
+        message_type = classes[message.msgtype]
+        if message_type is None:
+            report.not_checked[message.topic] = f'type {message.msgtype} is not installed'
+            continue
+        try:
+            decoded = deserialize(message, message_type)
+            problem = None if check_content is None else check_content(
+                normalise_type_name(message.msgtype), decoded)
+            if problem is not None:
+                where = MessagePosition(message.index, message.topic, message.log_time_ns)
+                raise UndecodableMessage(f'{where.describe()}: {problem}')
+        except UndecodableMessage as error:
+            report.undecodable += 1
+            if len(report.first_undecodable) < named:
+                report.first_undecodable.append(str(error))
+    return report
+
+
 def messages_by_topic(path, topics: Iterable[str] | None = None) -> dict[str, list]:
     """Open a bag, read it whole (or only ``topics``) and return topic -> messages in order.
 
@@ -175,9 +262,9 @@ def topic_counts(reader: Reader) -> dict[str, tuple[str, int]]:
 
 
 def image_topics(reader: Reader) -> list[str]:
-    """Return the names of the topics that hold ``sensor_msgs/msg/Image``."""
+    """Return the names of the topics that hold camera frames (:data:`FRAME_TYPES`)."""
     return sorted({c.topic for c in reader.connections if normalise_type_name(c.msgtype)
-                   == IMAGE_TYPE})
+                   in FRAME_TYPES})
 
 
 def normalise_type_name(type_name: str) -> str:
@@ -206,6 +293,19 @@ def message_class(type_name: str):
     if not isinstance(cls, type) or not hasattr(type(cls), '_TYPE_SUPPORT'):
         return None
     return cls
+
+
+def invalid_topic_names(names) -> dict[str, str]:
+    """Return name -> why, for each of ``names`` that is not a valid absolute ROS topic name."""
+    from rclpy.validate_full_topic_name import validate_full_topic_name
+
+    invalid = {}
+    for name in names:
+        try:
+            validate_full_topic_name(name)
+        except Exception as error:  # noqa: BLE001 - rclpy raises several kinds for bad names
+            invalid[name] = str(error).splitlines()[0].rstrip(':')
+    return invalid
 
 
 def ros_type_name(msg_or_class) -> str:
@@ -244,6 +344,141 @@ def close_writer(writer: Writer) -> None:
         raise
 
 
+def check_writable(path) -> None:
+    """Raise :class:`BagWriteError` unless a file or folder can be created at ``path``.
+
+    Checked before anything slow (loading a model) so that a read-only disk or a
+    missing permission is reported at once, not after the work.
+    """
+    path = Path(path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise BagWriteError(f'cannot create {path}: {folder} is not a folder')
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise BagWriteError(f'cannot create {path}: {folder} is not writable '
+                            f'({error.strerror or error})') from None
+
+
+class OutputBag:
+    """A bag written in committed steps that stays readable when a write fails.
+
+    Messages written since the last :meth:`commit` are pending; ``commit`` puts them on
+    disk as a whole (an mcap chunk, an sqlite3 transaction). When a write or a commit
+    fails (full disk, quota, I/O error) the pending messages are dropped, a space
+    reserve made at the start is freed, the bag is finished with every committed
+    message and its metadata.yaml, and :class:`BagWriteError` is raised.
+    """
+
+    def __init__(self, path, storage: str = 'mcap', compress: bool = False,
+                 reserve_bytes: int = SPACE_RESERVE_BYTES):
+        self.path = Path(path)
+        self.writer = create_writer(self.path, storage, compress)
+        self.committed_messages = 0
+        self._pending = []          # connection ids of the messages since the last commit
+        self._reserve = self.path / RESERVE_FILE
+        self._mark_committed()
+        try:
+            with self._reserve.open('wb') as stream:
+                stream.write(bytes(reserve_bytes))   # real blocks, not a hole
+        except OSError as error:
+            self._fail(error, 'cannot set aside space for finishing the bag')
+
+    def add_topic(self, topic: str, type_name: str, like=None):
+        """Add a topic (see :func:`add_topic`) and return its connection."""
+        return add_topic(self.writer, topic, type_name, like)
+
+    def write(self, connection, log_time_ns: int, data) -> None:
+        """Write one message; it is on disk once :meth:`commit` returns."""
+        try:
+            self.writer.write(connection, int(log_time_ns), data)
+        except (OSError, sqlite3.Error) as error:
+            self._fail(error)
+        self._pending.append(connection.id)
+
+    def commit(self) -> None:
+        """Put every message written since the last commit on disk, or none of them."""
+        if not self._pending:
+            return
+        storage = self.writer.storage
+        try:
+            if hasattr(storage, 'close_chunk'):
+                if storage.chunk.bio.tell():
+                    storage.close_chunk()
+                storage.bio.flush()
+            else:
+                storage.conn.commit()
+        except (OSError, sqlite3.Error) as error:
+            self._fail(error)
+        self.committed_messages += len(self._pending)
+        self._pending = []
+        self._mark_committed()
+
+    def close(self) -> None:
+        """Finish the bag with every committed message; pending ones are dropped."""
+        if self.writer.storage is None:
+            return
+        if self._pending:
+            self._roll_back()
+        self._reserve.unlink(missing_ok=True)
+        try:
+            close_writer(self.writer)
+        except (OSError, sqlite3.Error) as error:
+            raise BagWriteError(f'{self.path}: cannot finish the bag: '
+                                f'{_reason(error)}') from None
+
+    def _mark_committed(self):
+        storage = self.writer.storage
+        times = (self.writer.min_timestamp, self.writer.max_timestamp)
+        if hasattr(storage, 'close_chunk'):
+            self._committed = (storage.bio.tell(), len(storage.chunks), times,
+                               (storage.message_start_time, storage.message_end_time))
+        else:
+            self._committed = (None, None, times, None)
+
+    def _roll_back(self):
+        """Forget the pending messages, in the file and in the writer's counts."""
+        storage = self.writer.storage
+        position, chunks, times, storage_times = self._committed
+        if hasattr(storage, 'close_chunk'):
+            with suppress(OSError):
+                storage.bio.close()          # its buffer may still not fit
+            if not storage.bio.closed:
+                storage.bio.raw.close()
+            os.truncate(storage.path, position)
+            storage.bio = storage.path.open('r+b')
+            storage.bio.seek(position)
+            del storage.chunks[chunks:]
+            storage.chunk = type(storage.chunk)(2**63 - 1, 0, BytesIO(), defaultdict(list))
+            storage.message_start_time, storage.message_end_time = storage_times
+        else:
+            storage.conn.rollback()
+        for connection_id in self._pending:
+            self.writer.counts[connection_id] -= 1
+        if hasattr(storage, 'channel_stats'):
+            # A message whose write failed part way was counted by the storage only.
+            storage.channel_stats.update({connection_id: self.writer.counts[connection_id]
+                                          for connection_id in storage.channel_stats})
+        self.writer.min_timestamp, self.writer.max_timestamp = times
+        self._pending = []
+
+    def _fail(self, error: BaseException, what: str = 'cannot write'):
+        dropped = len(self._pending)
+        try:
+            self.close()
+        except BagWriteError as closing:
+            raise BagWriteError(f'{self.path}: {what}: {_reason(error)}; then {closing}') \
+                from None
+        raise BagWriteError(
+            f'{self.path}: {what}: {_reason(error)}; the bag was closed with the '
+            f'{self.committed_messages} messages written before'
+            + (f' ({dropped} unfinished ones dropped)' if dropped else '')) from None
+
+
 def write_messages(path, messages, storage: str = 'mcap', compress: bool = False) -> Path:
     """Write ``(topic, log_time_ns, rclpy message)`` triples, in order, into a new bag."""
     from rclpy.serialization import serialize_message
@@ -260,17 +495,41 @@ def write_messages(path, messages, storage: str = 'mcap', compress: bool = False
     return Path(path)
 
 
-def add_topic(writer: Writer, topic: str, type_name: str, like=None):
+def add_topic(writer: Writer, topic: str, type_name: str, like=None, offered_qos=()):
     """Add a topic to a bag being written and return its connection.
 
-    ``like``: a connection read from another bag; its message definition and hash are
-    kept, so that a copied topic is byte-for-byte what was recorded.
+    ``like``: a connection read from another bag; its message definition, hash and
+    offered QoS profiles are kept, so that a copied topic is what was recorded.
+    ``offered_qos``: the QoS profiles (rosbags ``Qos``) its publishers offered, which a
+    replay offers again.
     """
     type_name = normalise_type_name(type_name)
+    if like is not None:
+        offered_qos = getattr(like.ext, 'offered_qos_profiles', None) or offered_qos
     if like is not None and like.msgdef.data and like.digest:
         return writer.add_connection(topic, type_name, msgdef=like.msgdef.data,
-                                     rihs01=like.digest)
-    return writer.add_connection(topic, type_name, typestore=typestore())
+                                     rihs01=like.digest, offered_qos_profiles=offered_qos)
+    return writer.add_connection(topic, type_name, typestore=typestore(),
+                                 offered_qos_profiles=offered_qos)
+
+
+def qos_for_bag(profile):
+    """Return an rclpy QoS profile as the rosbags ``Qos`` a bag's metadata records."""
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+
+    def policy(enum, value):
+        return enum.__members__.get(value.name, enum.UNKNOWN)
+
+    def duration(value):
+        return QosTime(*divmod(value.nanoseconds, 1_000_000_000))
+
+    return Qos(policy(QosHistory, profile.history), profile.depth,
+               policy(QosReliability, profile.reliability),
+               policy(QosDurability, profile.durability), duration(profile.deadline),
+               duration(profile.lifespan), policy(QosLiveliness, profile.liveliness),
+               duration(profile.liveliness_lease_duration),
+               profile.avoid_ros_namespace_conventions)
 
 
 def typestore():
