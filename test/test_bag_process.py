@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """``bag process``: offline round trips, bad frames, real bags, Ctrl-C and crashes."""
 
-from pathlib import Path
 import re
 import signal
 import subprocess
 import sys
 import threading
 
+from liver_landmarks.calibration import calibration_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_contours
 from liver_landmarks.pipeline import Pipeline
@@ -17,7 +17,7 @@ from liver_landmarks.ros.bag_io import (BagReadError, messages_by_topic, open_ba
 from liver_landmarks.ros.bag_process import BagProcessor, ProcessError, ProcessOptions
 from liver_landmarks.ros.image_conversion import decode_colour_frame, numpy_to_image_msg
 from liver_landmarks.ros.messages import cloud_to_polylines, OUTPUT_KEYS
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks_tools.support.data import ROSBAG2_SAMPLES
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message
@@ -25,7 +25,7 @@ from rosbags.rosbag2.storage_mcap import McapReader
 from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import Header, String
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'rosbag2_samples'
+SAMPLES = ROSBAG2_SAMPLES
 START_NS = 1_700_000_000 * 10**9
 NODE = '/segmentation_node'
 
@@ -44,7 +44,7 @@ def _header(index):
 
 def _image(index, encoding='rgb8', width=160, height=120, padding=0):
     """Make a liver-like frame as ``encoding``, rows padded with ``padding`` junk bytes."""
-    rgb = synthetic_frame(width, height, seed=index)
+    rgb = calibration_frame(width, height, seed=index)
     channels = {'rgb8': rgb, 'bgr8': rgb[:, :, ::-1],
                 'rgba8': np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),
                 'mono8': rgb[:, :, 0]}[encoding]

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A one-minute soak: the node under 1080p frames at twice the camera rate keeps its memory.
 
-Runs ``scripts/soak.py`` (the 10-minute soak's script, docs/reliability.md) for 60 s
+Runs ``python -m liver_landmarks_tools soak`` (the 10-minute soak, docs/reliability.md) for 60 s
 against a real node process over loopback DDS, inside this test run's network
 namespace, with the small random model on PyTorch/CPU.
 
@@ -25,7 +25,6 @@ import pytest
 
 pytestmark = [pytest.mark.dds, pytest.mark.slow]
 
-SOAK_SCRIPT = Path(__file__).resolve().parents[1] / 'scripts' / 'soak.py'
 DURATION_S = 60
 WARMUP_S = 20
 CAMERA_RATE_HZ = 30
@@ -36,7 +35,8 @@ SLOPE_BOUND_MIB_PER_MIN = 20.0
 def soak_report(random_model_card, tmp_path_factory):
     """Run the soak script once; return its JSON report, Markdown and output folder."""
     out = tmp_path_factory.mktemp('soak')
-    command = [sys.executable, str(SOAK_SCRIPT), '--duration', str(DURATION_S),
+    command = [sys.executable, '-m', 'liver_landmarks_tools', 'soak',
+               '--duration', str(DURATION_S),
                '--warmup', str(WARMUP_S), '--window', '20', '--camera-rate',
                str(CAMERA_RATE_HZ), '--model', str(random_model_card), '--backend', 'torch',
                '--device', 'cpu', '--out', str(out),

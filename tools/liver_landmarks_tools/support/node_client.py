@@ -11,7 +11,6 @@ The caller must have put DDS where it wants it (tests and demos call
 """
 
 from collections import OrderedDict
-from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from liver_landmarks.ros.image_conversion import bytes_to_uint8_array, numpy_to_image_msg
 from liver_landmarks.ros.messages import OUTPUT_MSGTYPES
+from liver_landmarks_tools.support.data import REPOSITORY
 from rcl_interfaces.srv import SetParameters
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -33,7 +33,7 @@ from visualization_msgs.msg import MarkerArray
 
 _CLASSES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/PointCloud2': PointCloud2,
             'visualization_msgs/msg/MarkerArray': MarkerArray}
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = REPOSITORY
 TRANSITIONS = {'configure': Transition.TRANSITION_CONFIGURE,
                'activate': Transition.TRANSITION_ACTIVATE,
                'deactivate': Transition.TRANSITION_DEACTIVATE,

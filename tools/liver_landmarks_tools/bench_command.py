@@ -85,7 +85,7 @@ def _check(args):
 def run(args) -> int:
     """Run the benchmark and write bench.json and bench.md into ``args.out``."""
     architectures = _check(args)
-    from liver_landmarks import bench
+    from liver_landmarks_tools import bench
 
     started = time.strftime('%Y-%m-%d %H:%M:%S %z')
     backends = args.backends or bench.available_backends(args.device)
