@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Output messages from real P2ILF contours: headers, masks, polyline cloud, markers, overlay."""
 
-
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark, LANDMARKS
 from liver_landmarks.p2ilf_io import rasterise_contours, read_contours
 from liver_landmarks.postprocess.result import LandmarkPolylines

@@ -142,13 +142,6 @@ def test_rasterise_open_polyline_at_thickness_one():
     np.testing.assert_array_equal(mask, expected)
 
 
-@pytest.mark.parametrize('height, thickness', [(1080, 12), (540, 6), (320, 4), (90, 1),
-                                               (10, 1), (2160, 24)])
-def test_default_thickness_scales_with_height(height, thickness):
-    # 12 px at 1080 rows: 320 rows -> 3.56 -> 4; 90 rows -> 1; never below 1.
-    assert p2ilf_io.line_thickness_for_height(height) == thickness
-
-
 def test_rasterised_horizontal_line_is_twelve_rows_thick_at_1080():
     mask = p2ilf_io.rasterise_contours([Contour(Landmark.RIDGE, [(100, 500), (300, 500)])],
                                        width=400, height=1080)

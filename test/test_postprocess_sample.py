@@ -9,7 +9,6 @@ that structure, and the label mask re-drawn from the polylines must overlap the
 ground truth well by the challenge's own metrics.
 """
 
-
 import cv2
 from liver_landmarks.landmarks import Landmark
 from liver_landmarks.metrics import landmark_scores

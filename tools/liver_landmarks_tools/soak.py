@@ -18,9 +18,9 @@ it reports, as Markdown (stdout and ``soak.md``) and JSON (``soak.json``):
 
 Usage: ``python -m liver_landmarks_tools soak [--duration 600] [--camera-rate 30]
 [--model CARD.json] [--backend auto] [--out out/soak]``. Without ``--model`` a randomly
-initialised UNet (ResNet-34) is made: the load is real, the segmentations are noise. The
-soak runs in a fresh network namespace with only ``lo`` up where ``unshare -n`` works (``--no-netns``:
-never, e.g. when the caller is already inside one).
+initialised UNet (ResNet-34) is made: the load is real, the segmentations are noise.
+The soak runs in a fresh network namespace with only ``lo`` up where ``unshare -n``
+works (``--no-netns``: never, e.g. when the caller is already inside one).
 """
 
 import json
