@@ -217,7 +217,7 @@ class PostProcessor:
 
     @property
     def config(self) -> PostProcessConfig:
-        """The thresholds every step reads; setting it rebuilds the steps."""
+        """Return the thresholds every step reads; setting them rebuilds the steps."""
         return self._config
 
     @config.setter
