@@ -28,11 +28,9 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image, PointCloud2
-from visualization_msgs.msg import MarkerArray
+from rosidl_runtime_py.utilities import get_message
+from sensor_msgs.msg import Image
 
-_CLASSES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/PointCloud2': PointCloud2,
-            'visualization_msgs/msg/MarkerArray': MarkerArray}
 REPO_ROOT = REPOSITORY
 TRANSITIONS = {'configure': Transition.TRANSITION_CONFIGURE,
                'activate': Transition.TRANSITION_ACTIVATE,
@@ -108,7 +106,7 @@ class NodeClient:
             Image, image_topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.output_subscriptions = [
             self.node.create_subscription(
-                _CLASSES[OUTPUT_MSGTYPES[key]], f'{self.node_name}/{key}',
+                get_message(OUTPUT_MSGTYPES[key]), f'{self.node_name}/{key}',
                 lambda msg, key=key: self._on_output(key, msg), reliable)
             for key in self.keys]
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
