@@ -11,9 +11,8 @@ keeping anything frame-sized per processed frame grows memory by hundreds of MiB
 minute, and at 60 Hz input keeping as little as 6 KB per received message is 20 MiB/min.
 So the node's resident memory, sampled every second as the mean of ten readings, must
 grow by less than 20 MiB/min (least squares after a 20 s warm-up). Without a leak the
-slope measured here over such 40 s windows was between -6 and +7 MiB/min (buffers of
-30-odd MiB that come and go, and shared-memory pages of the DDS segments touched for
-the first time).
+slope still moves either way (buffers that come and go, shared-memory pages of the DDS
+segments touched for the first time); docs/reliability.md records what was measured.
 """
 
 import json

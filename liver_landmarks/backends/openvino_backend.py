@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The fast CPU backend: OpenVINO, int8 (post-training quantised) or bf16, verified at start.
 
-On this project's 2-core test machine a UNet-ResNet34 at 416x320 takes about 219 ms in
-eager PyTorch fp32, 77 ms in OpenVINO bf16 and 67 ms in OpenVINO int8. The network is
+On a CPU it is several times faster than eager PyTorch fp32 (figures in
+docs/benchmarks.md). The network is
 converted straight from PyTorch (``openvino.convert_model``, no ONNX), quantised with
 ``nncf.quantize`` on calibration frames for int8, and compiled for the CPU with a
 latency hint. The converted IR (.xml + .bin) is cached (see
