@@ -3,15 +3,20 @@
 """Suite-wide set-up, loaded by pytest before any test module.
 
 DDS is put on loopback here, before any test can import or initialise rclpy, and
-the variables are inherited by every process a test starts.
+the variables are inherited by every process a test starts. The backends' precision
+checks get the real sample frame through the variable a deployment would set.
 """
 
 import os
 
+from liver_landmarks.backends.base import SAMPLE_FRAMES_ENV
 from liver_landmarks.ros.loopback import use_loopback_dds
+from liver_landmarks_tools.support.data import P2ILF_IMAGES
 
 use_loopback_dds()
 # A test suite run must not leave stray DDS participants in other suites' domain.
 os.environ.setdefault('ROS_DOMAIN_ID', str(40 + os.getpid() % 60))
 # Two cores: torch's default thread pool plus pytest's own work oversubscribe them.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
+if P2ILF_IMAGES.is_dir():
+    os.environ.setdefault(SAMPLE_FRAMES_ENV, str(P2ILF_IMAGES))

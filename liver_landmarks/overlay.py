@@ -8,8 +8,8 @@ with those two attributes can be drawn.
 """
 
 import cv2
+from liver_landmarks.drawing import draw_polyline, line_thickness, map_pixel_centres
 from liver_landmarks.landmarks import COLOURS_RGB, LANDMARKS, P2ILF_CONTOUR_TYPES
-from liver_landmarks.p2ilf_io import draw_polyline, line_thickness_for_height
 import numpy as np
 
 #: Width of the drawn landmark lines at 1080 rows, scaled with the frame's height.
@@ -40,12 +40,11 @@ def draw_overlay(frame_rgb: np.ndarray, result, legend: bool = True,
     canvas = _as_rgb_copy(frame_rgb)
     height, width = canvas.shape[:2]
     if thickness is None:
-        thickness = line_thickness_for_height(height, OVERLAY_THICKNESS_AT_1080)
+        thickness = line_thickness(height, OVERLAY_THICKNESS_AT_1080)
     outline = thickness + max(1, thickness // 3)
-    scale = _coordinate_scale(result, width, height)
     for landmark in LANDMARKS:
         for points in result.polylines.get(landmark, []):
-            scaled = np.asarray(points, dtype=np.float64).reshape(-1, 2) * scale
+            scaled = _to_frame(points, result, width, height)
             draw_polyline(canvas, scaled, _OUTLINE_RGB, outline, antialiased=True)
             draw_polyline(canvas, scaled, COLOURS_RGB[landmark], thickness, antialiased=True)
     if legend:
@@ -102,9 +101,9 @@ def _as_rgb_copy(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame).copy()
 
 
-def _coordinate_scale(result, width: int, height: int) -> np.ndarray:
+def _to_frame(points, result, width: int, height: int) -> np.ndarray:
+    """Map polyline points from the pixels of ``result.labels`` to the frame's."""
     labels = getattr(result, 'labels', None)
     if labels is None or np.ndim(labels) != 2 or 0 in np.shape(labels):
-        return np.ones(2)
-    label_height, label_width = np.shape(labels)
-    return np.array([width / label_width, height / label_height])
+        return np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return map_pixel_centres(points, np.shape(labels), (height, width))

@@ -22,12 +22,12 @@ file and what is wrong with it.
 
 from dataclasses import dataclass
 import json
-import math
 from pathlib import Path
 import re
 import xml.etree.ElementTree as ElementTree
 
 import cv2
+from liver_landmarks.drawing import draw_polyline, line_thickness
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark, landmark_from_name, LANDMARKS
 from liver_landmarks.landmarks import P2ILF_CONTOUR_TYPES
 import numpy as np
@@ -254,20 +254,14 @@ def _json_numbers(values: np.ndarray) -> list:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rasterising
-
-
-def line_thickness_for_height(height: int, thickness_at_1080: float = LINE_THICKNESS_AT_1080
-                              ) -> int:
-    """Line width in pixels for an image ``height`` rows tall: scaled from 1080, >= 1."""
-    return max(1, int(math.floor(thickness_at_1080 * height / 1080.0 + 0.5)))
+# Contours as a label image
 
 
 def rasterise_contours(contours, width: int, height: int, thickness=None) -> np.ndarray:
     """Draw contours as open polylines into an ``(height, width)`` uint8 id mask.
 
     ``thickness`` defaults to 12 px at 1080 rows, scaled with ``height``
-    (:func:`line_thickness_for_height`). Contours are drawn in list order, so
+    (:func:`~liver_landmarks.drawing.line_thickness`). Contours are drawn in list order, so
     where lines of different landmarks cross, the later one wins. A
     single-point contour becomes a dot of the line's width. Points outside the
     image are clipped.
@@ -281,29 +275,13 @@ def rasterise_contours(contours, width: int, height: int, thickness=None) -> np.
     if width <= 0 or height <= 0:
         raise ValueError(f'image size must be positive, got {width}x{height}')
     mask = np.zeros((int(height), int(width)), dtype=np.uint8)
-    thickness = line_thickness_for_height(height) if thickness is None else int(thickness)
+    thickness = (line_thickness(height, LINE_THICKNESS_AT_1080) if thickness is None
+                 else int(thickness))
     if thickness < 1:
         raise ValueError(f'thickness must be at least 1 px, got {thickness}')
     for contour in contours:
         draw_polyline(mask, contour.points, int(contour.landmark), thickness)
     return mask
-
-
-def draw_polyline(image: np.ndarray, points: np.ndarray, colour, thickness: int,
-                  antialiased: bool = False) -> None:
-    """Draw one open polyline of ``(x, y)`` float points into ``image`` in place.
-
-    Coordinates keep 1/16 pixel precision (OpenCV's fixed-point ``shift``).
-    """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if not len(points):
-        return
-    shift = 4
-    fixed = np.round(points * (1 << shift)).astype(np.int32)
-    line_type = cv2.LINE_AA if antialiased else cv2.LINE_8
-    if len(fixed) == 1:
-        fixed = np.concatenate([fixed, fixed])
-    cv2.polylines(image, [fixed.reshape(-1, 1, 2)], False, colour, thickness, line_type, shift)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ mkdir -p "$out"
 if [ -z "$model" ] && ! compgen -G 'models/*.json' >/dev/null; then
     model=$("$python" - "$out/random_model" <<'EOF'
 import sys
-from liver_landmarks.testing import make_random_model_artifact
+from liver_landmarks_tools.support.models import make_random_model_artifact
 print(make_random_model_artifact(sys.argv[1], architecture='unet', encoder='resnet34', seed=0))
 EOF
 )

@@ -12,7 +12,7 @@ if [ ! -x "$venv/bin/python" ]; then
     echo "setup: creating $venv"
     "$python" -m venv "$venv"
 fi
-want=$(cat requirements.txt setup.py training/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt setup.py training/pyproject.toml tools/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "setup: $venv is up to date"
     exit 0
@@ -24,5 +24,6 @@ echo "setup: installing pinned requirements (first run takes a few minutes)"
 if [ -f training/pyproject.toml ]; then
     "$venv/bin/python" -m pip install --quiet --no-deps -e training
 fi
+"$venv/bin/python" -m pip install --quiet --no-deps -e tools
 echo "$want" > "$stamp"
 echo "setup: done; activate with: source .venv/bin/activate"

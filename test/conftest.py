@@ -4,11 +4,9 @@
 
 from pathlib import Path
 
-from liver_landmarks.testing import make_random_model_artifact, TINY_ENCODER
+from liver_landmarks_tools.support.data import P2ILF_FRAME, P2ILF_SAMPLE, ROSBAG2_SAMPLES
+from liver_landmarks_tools.support.models import make_random_model_artifact, TINY_ENCODER
 import pytest
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
-P2ILF_FRAME = SHARED_DATA / 'p2ilf_sample' / 'images' / 'P2ILF22_patient1_12.jpg'
 
 
 @pytest.fixture(scope='session')
@@ -25,3 +23,19 @@ def p2ilf_frame_path() -> Path:
     if not P2ILF_FRAME.is_file():
         pytest.skip(f'real P2ILF sample frame not found at {P2ILF_FRAME}')
     return P2ILF_FRAME
+
+
+@pytest.fixture(scope='session')
+def p2ilf_sample() -> Path:
+    """Return the real P2ILF sample folder (frame, labels, annotations); skip if absent."""
+    if not P2ILF_SAMPLE.is_dir():
+        pytest.skip(f'real P2ILF sample not found at {P2ILF_SAMPLE}')
+    return P2ILF_SAMPLE
+
+
+@pytest.fixture(scope='session')
+def rosbag2_samples() -> Path:
+    """Return the folder of real rosbag2 recordings; skip when it is absent."""
+    if not ROSBAG2_SAMPLES.is_dir():
+        pytest.skip(f'rosbag2 samples not found at {ROSBAG2_SAMPLES}')
+    return ROSBAG2_SAMPLES

@@ -11,7 +11,7 @@ from liver_landmarks.model import ARCHITECTURES, load_artifact, load_model_card
 from liver_landmarks.model import ModelArtifactError, ModelCard, save_artifact
 from liver_landmarks.model.artifact import (
     default_model_card, file_sha256, SCHEMA_PATH, shipped_model_cards)
-from liver_landmarks.testing import build_random_model, TINY_ENCODER
+from liver_landmarks_tools.support.models import build_random_model, TINY_ENCODER
 import pytest
 import torch
 

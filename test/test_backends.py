@@ -10,9 +10,9 @@ from liver_landmarks.backends import auto_candidates, BackendError, BACKENDS
 from liver_landmarks.backends import create_backend, DeviceUnavailableError, InferenceBackend
 from liver_landmarks.backends.base import label_agreement, MIN_LABEL_AGREEMENT
 from liver_landmarks.backends.torch_backend import cpu_supports_bf16, TorchBackend
+from liver_landmarks.calibration import calibration_frame
 from liver_landmarks.model import ModelArtifactError
 from liver_landmarks.preprocess import Preprocessor
-from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import pytest
 import torch
@@ -42,7 +42,7 @@ def test_labels_are_the_argmax_of_the_logits(fp32_backend, real_batch):
 
 
 def test_batches_of_several_frames_are_independent(fp32_backend, real_batch):
-    synthetic = Preprocessor()(synthetic_frame(832, 640))
+    synthetic = Preprocessor()(calibration_frame(832, 640))
     both = fp32_backend.predict_labels(np.concatenate([real_batch, synthetic]))
     assert both.shape == (2, 320, 416)
     np.testing.assert_array_equal(both[1], fp32_backend.predict_labels(synthetic)[0])

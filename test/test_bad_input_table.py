@@ -14,11 +14,11 @@ hands the worker exactly the pixels the buffer holds.
 """
 
 from hypothesis import given, HealthCheck, settings, strategies as st
+from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.ros.image_conversion import (
     COLOUR_ENCODINGS, numpy_to_image_msg, PIXEL_FORMATS)
-from liver_landmarks.ros.node_client import NodeClient, pad_rows
 from liver_landmarks.ros.segmentation_node import SegmentationNode
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks_tools.support.node_client import NodeClient, pad_rows
 import numpy as np
 import pytest
 import rclpy

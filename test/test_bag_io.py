@@ -11,6 +11,7 @@ from liver_landmarks.bag.storage import (BagReadError, image_topics, message_cla
                                          read_messages, storage_files, topic_counts,
                                          write_messages)
 from liver_landmarks.ros.image_conversion import decode_image, numpy_to_image_msg
+from liver_landmarks_tools.support.data import ROSBAG2_SAMPLES
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message
@@ -18,7 +19,7 @@ from rosbags.rosbag2.storage_mcap import McapReader
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header, String
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'rosbag2_samples'
+SAMPLES = ROSBAG2_SAMPLES
 START_NS = 1_700_000_000 * 10**9
 
 

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """``bag process``: offline round trips, bad frames, real bags, Ctrl-C and crashes."""
 
-from pathlib import Path
 import re
 import shlex
 import shutil
@@ -18,12 +17,13 @@ from liver_landmarks.bag.storage import (add_topic, BagReadError, close_writer,
                                          COMPRESSED_IMAGE_TYPE, create_writer, IMAGE_TYPE,
                                          messages_by_topic, open_bag, topic_counts,
                                          write_messages)
+from liver_landmarks.calibration import calibration_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_contours
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.ros.image_conversion import decode_colour_frame, numpy_to_image_msg
 from liver_landmarks.ros.messages import cloud_to_polylines, OUTPUT_KEYS
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks_tools.support.data import ROSBAG2_SAMPLES
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
@@ -31,7 +31,7 @@ from rosbags.rosbag2.storage_mcap import McapReader
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Header, String
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'rosbag2_samples'
+SAMPLES = ROSBAG2_SAMPLES
 START_NS = 1_700_000_000 * 10**9
 NODE = '/segmentation_node'
 
@@ -50,7 +50,7 @@ def _header(index):
 
 def _image(index, encoding='rgb8', width=160, height=120, padding=0):
     """Make a liver-like frame as ``encoding``, rows padded with ``padding`` junk bytes."""
-    rgb = synthetic_frame(width, height, seed=index)
+    rgb = calibration_frame(width, height, seed=index)
     channels = {'rgb8': rgb, 'bgr8': rgb[:, :, ::-1],
                 'rgba8': np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),
                 'mono8': rgb[:, :, 0]}[encoding]
@@ -395,7 +395,7 @@ def _compressed(index, fmt, data=None, width=160, height=120):
     """Return a CompressedImage of a liver-like frame, encoded as ``fmt`` says (or ``data``)."""
     if data is None:
         codec = '.png' if 'png' in fmt else '.jpg'
-        bgr = np.ascontiguousarray(synthetic_frame(width, height, seed=index)[:, :, ::-1])
+        bgr = np.ascontiguousarray(calibration_frame(width, height, seed=index)[:, :, ::-1])
         data = cv2.imencode(codec, bgr)[1].tobytes()
     return CompressedImage(header=_header(index), format=fmt, data=data)
 
@@ -448,7 +448,7 @@ def test_compressed_images_are_processed_and_a_corrupt_jpeg_is_a_named_skip(
 
 def _tower_frame(index, encoding, width=64, height=48):
     """Return a raw frame in a capture card's encoding, bytes taken from a liver-like frame."""
-    rgb = synthetic_frame(width, height, seed=index)
+    rgb = calibration_frame(width, height, seed=index)
     layouts = {'yuv422_yuy2': (2 * width, rgb[:, :, :2].tobytes()),
                'uyvy': (2 * width, rgb[:, :, 1:].tobytes()),
                'nv12': (width, rgb[:, :, 0].tobytes() + rgb[::2, :, 1].tobytes()),

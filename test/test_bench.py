@@ -1,6 +1,6 @@
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
-"""``python -m liver_landmarks bench``: it runs, and writes consistent JSON and Markdown.
+"""``python -m liver_landmarks_tools bench``: it runs, and writes consistent JSON and Markdown.
 
 Correctness only (benchmarks are not tests): three frames on PyTorch CPU with a tiny
 random network; no timing is asserted.
@@ -8,9 +8,9 @@ random network; no timing is asserted.
 
 import json
 
-from liver_landmarks import bench
-from liver_landmarks.cli import main
-from liver_landmarks.testing import TINY_ENCODER
+from liver_landmarks_tools import bench
+from liver_landmarks_tools.cli import main
+from liver_landmarks_tools.support.models import TINY_ENCODER
 import numpy as np
 import pytest
 
@@ -96,7 +96,7 @@ def test_available_backends_always_include_torch():
 @pytest.mark.slow
 def test_dds_benchmark_measures_the_node_end_to_end(random_model_card, tmp_path):
     """Publisher, node and subscriber as three processes over real DDS (small frames)."""
-    from liver_landmarks.dds_bench import run_dds_benchmark
+    from liver_landmarks_tools.dds_bench import run_dds_benchmark
 
     command = bench.dds_node_command(random_model_card, 'torch', 'cpu',
                                      {'input_reliability': 'reliable'})
@@ -112,3 +112,10 @@ def test_dds_benchmark_measures_the_node_end_to_end(random_model_card, tmp_path)
     assert labels['latency']['p50_ms'] > 0
     assert 1 <= result['complete_frames'] <= labels['received']
     assert result['summary'].startswith('published')
+
+
+def test_the_runtime_command_line_names_where_bench_went(capsys):
+    from liver_landmarks.cli import main as runtime_main
+
+    assert runtime_main(['bench', '--frames', '3']) == 2
+    assert 'python -m liver_landmarks_tools bench --frames 3' in capsys.readouterr().err

@@ -3,7 +3,6 @@
 """``python -m liver_landmarks evaluate`` on the real sample and on bad input."""
 
 import json
-from pathlib import Path
 import subprocess
 import sys
 
@@ -12,10 +11,11 @@ from liver_landmarks import metrics, p2ilf_io
 from liver_landmarks.cli import main
 from liver_landmarks.landmarks import Landmark
 from liver_landmarks.p2ilf_io import Contour
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(),
                                   reason=f'P2ILF sample data not found at {SAMPLE}')
 GT = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """``python -m liver_landmarks postprocess``: label images to JSON, label PNG and overlay."""
 
-from pathlib import Path
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import cv2
 from liver_landmarks import metrics, p2ilf_io
 from liver_landmarks.cli import main
 from liver_landmarks.landmarks import Landmark, LANDMARKS
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 
@@ -19,7 +19,7 @@ except ImportError:
     pytest.skip('liver_landmarks.postprocess.PostProcessor is not written yet',
                 allow_module_level=True)
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 GT = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
 
 

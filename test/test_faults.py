@@ -24,11 +24,11 @@ from pathlib import Path
 import shutil
 import subprocess
 
+from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.model.artifact import file_sha256
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.preprocess import Preprocessor
-from liver_landmarks.ros.node_client import node_command
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks_tools.support.node_client import node_command
 import numpy as np
 import pytest
 from rclpy.lifecycle import TransitionCallbackReturn

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-PATHS = ['liver_landmarks', 'test', 'launch', 'training', 'scripts', 'setup.py', 'conftest.py']
+PATHS = ['liver_landmarks', 'test', 'launch', 'training', 'tools', 'scripts', 'setup.py',
+         'conftest.py']
 RUN_AMENT_FLAKE8 = ('import sys; from ament_flake8.main import main; '
                     'sys.exit(main(argv=sys.argv[1:]))')
 

@@ -71,7 +71,7 @@ def test_segment_launch_brings_the_node_to_active(random_model_card):
     from launch import LaunchDescription, LaunchService
     from launch.actions import IncludeLaunchDescription
     from launch.launch_description_sources import PythonLaunchDescriptionSource
-    from liver_landmarks.ros.node_client import NodeClient
+    from liver_landmarks_tools.support.node_client import NodeClient
 
     service = LaunchService()
     service.include_launch_description(LaunchDescription([IncludeLaunchDescription(

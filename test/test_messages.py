@@ -2,22 +2,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """Output messages from real P2ILF contours: headers, masks, polyline cloud, markers, overlay."""
 
-from pathlib import Path
-
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark, LANDMARKS
 from liver_landmarks.p2ilf_io import rasterise_contours, read_contours
 from liver_landmarks.postprocess.result import LandmarkPolylines
 from liver_landmarks.ros.image_conversion import image_msg_to_numpy
 from liver_landmarks.ros.messages import (
     build_output_messages, cloud_to_polylines, MASK_KEYS, OUTPUT_KEYS, polylines_to_cloud)
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
-ANNOTATION = (Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
-              / 'annotations' / 'patient2_1.xml')
+ANNOTATION = P2ILF_SAMPLE / 'annotations' / 'patient2_1.xml'
 WIDTH, HEIGHT = 1920, 1080
 
 

@@ -3,18 +3,18 @@
 """P2ILF challenge metrics: hand-computed cases, properties and the real sample."""
 
 import math
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from liver_landmarks import metrics, p2ilf_io
 from liver_landmarks.landmarks import Landmark
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(),
                                   reason=f'P2ILF sample data not found at {SAMPLE}')
 DEGRADED = ('eroded', 'removed', 'removed_2')

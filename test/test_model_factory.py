@@ -9,7 +9,7 @@ from liver_landmarks.model import (
     ARCHITECTURES, build_model, EncoderWeightsError, load_artifact, ModelArtifactError,
     ModelCard, save_artifact)
 from liver_landmarks.model.unet3plus import UNet3Plus
-from liver_landmarks.testing import build_random_model, TINY_ENCODER
+from liver_landmarks_tools.support.models import build_random_model, TINY_ENCODER
 import pytest
 from safetensors.torch import save_file
 import torch

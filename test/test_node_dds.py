@@ -14,14 +14,14 @@ import signal
 import subprocess
 import time
 
+from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessConfig
 from liver_landmarks.ros.image_conversion import image_msg_to_numpy, numpy_to_image_msg
 from liver_landmarks.ros.messages import cloud_to_polylines, MASK_KEYS, OUTPUT_KEYS
-from liver_landmarks.ros.node_client import (
+from liver_landmarks_tools.support.node_client import (
     node_command, NodeClient, pad_rows, stop_node_process)
-from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import psutil
 import pytest

@@ -11,12 +11,12 @@ import shutil
 import threading
 import time
 
+from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessor
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
-from liver_landmarks.ros.node_client import NodeClient
 from liver_landmarks.ros.segmentation_node import SegmentationNode
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks_tools.support.node_client import NodeClient
 import numpy as np
 import pytest
 import rclpy

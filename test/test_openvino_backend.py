@@ -16,8 +16,9 @@ from liver_landmarks.backends import create_backend
 from liver_landmarks.backends.base import BackendError, DeviceUnavailableError, label_agreement
 from liver_landmarks.backends.engine_cache import MANIFEST
 from liver_landmarks.backends.openvino_backend import (
-    calibration_batches, MIN_FP32_AGREEMENT, OpenVinoBackend, procedural_frames)
+    calibration_batches, MIN_FP32_AGREEMENT, OpenVinoBackend)
 from liver_landmarks.backends.torch_backend import TorchBackend
+from liver_landmarks.calibration import calibration_frames
 from liver_landmarks.preprocess import Preprocessor
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def real_batch(p2ilf_frame_path) -> np.ndarray:
 @pytest.fixture(scope='module')
 def verification(real_batch) -> list:
     """Return the fixed inputs to verify on: the real frame and one procedural frame."""
-    return [real_batch, Preprocessor()(procedural_frames(1, 416, 320, seed=3)[0])]
+    return [real_batch, Preprocessor()(calibration_frames(1, 416, 320, seed=3)[0])]
 
 
 @pytest.fixture(scope='module')
@@ -107,7 +108,7 @@ def test_a_corrupt_cached_ir_is_rebuilt(random_model_card, verification, tmp_pat
 
 def test_int8_that_disagrees_falls_back_and_says_why(random_model_card, verification,
                                                      tmp_path, caplog):
-    calibration = procedural_frames(3, 416, 320, seed=11)
+    calibration = calibration_frames(3, 416, 320, seed=11)
     with caplog.at_level('WARNING', logger='liver_landmarks.backends'):
         backend = OpenVinoBackend(random_model_card, precision='int8', cache_dir=tmp_path,
                                   calibration_frames=calibration,
@@ -128,11 +129,11 @@ def test_int8_that_disagrees_falls_back_and_says_why(random_model_card, verifica
 
 def test_calibration_fingerprint_follows_the_frames():
     preprocessor = Preprocessor()
-    frames = procedural_frames(2, 208, 160, seed=1)
+    frames = calibration_frames(2, 208, 160, seed=1)
     batches, first = calibration_batches(frames, preprocessor)
     assert len(batches) == 2 and batches[0].shape == (1, 3, 320, 416)
     _, same = calibration_batches([batch.copy() for batch in batches], preprocessor)
-    _, other = calibration_batches(procedural_frames(2, 208, 160, seed=2), preprocessor)
+    _, other = calibration_batches(calibration_frames(2, 208, 160, seed=2), preprocessor)
     assert first == same and first != other
     _, default = calibration_batches(None, preprocessor)
     assert default.startswith('procedural-v1')
@@ -140,9 +141,9 @@ def test_calibration_fingerprint_follows_the_frames():
         calibration_batches([np.zeros((4, 4), np.float64)], preprocessor)
 
 
-def test_procedural_frames_are_deterministic_and_varied():
-    first = procedural_frames(3, 208, 160, seed=5)
-    again = procedural_frames(3, 208, 160, seed=5)
+def test_calibration_frames_are_deterministic_and_varied():
+    first = calibration_frames(3, 208, 160, seed=5)
+    again = calibration_frames(3, 208, 160, seed=5)
     for frame, copy in zip(first, again):
         np.testing.assert_array_equal(frame, copy)
         assert frame.shape == (160, 208, 3) and frame.dtype == np.uint8

@@ -3,7 +3,6 @@
 """P2ILF contour files, rasterising and colour label images."""
 
 import json
-from pathlib import Path
 
 import cv2
 from hypothesis import given, settings
@@ -11,11 +10,12 @@ from hypothesis import strategies as st
 from liver_landmarks import p2ilf_io
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark
 from liver_landmarks.p2ilf_io import Contour, P2ILFFormatError
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 from scipy import ndimage
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(),
                                   reason=f'P2ILF sample data not found at {SAMPLE}')
 GT_LABEL = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
@@ -140,13 +140,6 @@ def test_rasterise_open_polyline_at_thickness_one():
                          [0, 0, 0, 3, 0],
                          [0, 0, 0, 3, 0]], dtype=np.uint8)
     np.testing.assert_array_equal(mask, expected)
-
-
-@pytest.mark.parametrize('height, thickness', [(1080, 12), (540, 6), (320, 4), (90, 1),
-                                               (10, 1), (2160, 24)])
-def test_default_thickness_scales_with_height(height, thickness):
-    # 12 px at 1080 rows: 320 rows -> 3.56 -> 4; 90 rows -> 1; never below 1.
-    assert p2ilf_io.line_thickness_for_height(height) == thickness
 
 
 def test_rasterised_horizontal_line_is_twelve_rows_thick_at_1080():

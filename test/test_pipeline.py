@@ -6,9 +6,9 @@ import dataclasses
 import threading
 
 import cv2
+from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.pipeline import Pipeline, PipelineResult
-from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import pytest
 

@@ -13,9 +13,13 @@ from typing import Callable
 import cv2
 from liver_landmarks.landmarks import Landmark
 from liver_landmarks.postprocess import (
-    arc_length, cull_ligament, cull_outside, field_of_view_mask, join_fragments,
-    order_skeleton, PostProcessConfig, PostProcessor, render_labels, resample_polyline,
-    simplify_rdp, skeletonize_mask, to_output_pixels)
+    arc_length, cull_ligament, cull_outside, field_of_view_mask, PostProcessConfig,
+    PostProcessor, render_labels, to_output_pixels)
+from liver_landmarks.postprocess.fragments import join_fragments
+from liver_landmarks.postprocess.paths import order_skeleton
+from liver_landmarks.postprocess.rdp import simplify_rdp
+from liver_landmarks.postprocess.resample import resample_polyline
+from liver_landmarks.postprocess.skeleton import skeletonize_mask
 import numpy as np
 import pytest
 

@@ -6,10 +6,10 @@ import cv2
 from hypothesis import given, settings, strategies as st
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.postprocess import (
-    arc_length, PostProcessConfig, PostProcessor, resample_polyline, simplify_rdp,
-    skeletonize_mask, to_output_pixels)
-from liver_landmarks.postprocess.rdp import simplify_rdp_many
-from liver_landmarks.postprocess.resample import resample_many
+    arc_length, PostProcessConfig, PostProcessor, to_output_pixels)
+from liver_landmarks.postprocess.rdp import simplify_rdp, simplify_rdp_many
+from liver_landmarks.postprocess.resample import resample_many, resample_polyline
+from liver_landmarks.postprocess.skeleton import skeletonize_mask
 import numpy as np
 from skimage.morphology import skeletonize
 

@@ -11,22 +11,26 @@ must give identical polylines on every table case and on the real sample.
 
 from collections import deque
 import math
-from pathlib import Path
 
 import cv2
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.p2ilf_io import read_label_image
 from liver_landmarks.postprocess import (
-    cull_ligament, cull_outside, field_of_view_mask, join_fragments, order_skeleton,
-    PostProcessConfig, PostProcessor, render_labels, resample_polyline, simplify_rdp,
-    skeletonize_mask, to_output_pixels)
+    cull_ligament, cull_outside, field_of_view_mask, PostProcessConfig, PostProcessor,
+    render_labels, to_output_pixels)
+from liver_landmarks.postprocess.fragments import join_fragments
+from liver_landmarks.postprocess.paths import order_skeleton
+from liver_landmarks.postprocess.rdp import simplify_rdp
+from liver_landmarks.postprocess.resample import resample_polyline
+from liver_landmarks.postprocess.skeleton import skeletonize_mask
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 from scipy import ndimage
 from skimage.morphology import skeletonize
 from test_postprocess_cases import CASES
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 GT_LABEL = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
 #: 8-neighbour steps in raster order, so neighbours come out in ascending node order.
 RASTER_STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]

@@ -9,16 +9,15 @@ that structure, and the label mask re-drawn from the polylines must overlap the
 ground truth well by the challenge's own metrics.
 """
 
-from pathlib import Path
-
 import cv2
 from liver_landmarks.landmarks import Landmark
 from liver_landmarks.metrics import landmark_scores
 from liver_landmarks.p2ilf_io import read_label_image
 from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import pytest
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 GT_LABEL = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
 FRAME = SAMPLE / 'images' / 'P2ILF22_patient1_12.jpg'
 DEGRADED = SAMPLE / 'degraded_predictions'

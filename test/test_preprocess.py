@@ -5,7 +5,7 @@
 import cv2
 from liver_landmarks.preprocess import (
     IMAGENET_MEAN, IMAGENET_STD, Preprocessor, resize_image, resize_labels)
-from liver_landmarks.testing import synthetic_frame
+from liver_landmarks.calibration import calibration_frame
 import numpy as np
 import pytest
 
@@ -80,7 +80,7 @@ def test_shrinking_averages_so_thin_lines_survive(height, width):
 
 @pytest.mark.parametrize('height, width', [(1080, 1920), (720, 1280), (1081, 1919), (640, 832)])
 def test_shrinking_matches_one_step_area_averaging_on_frames(height, width):
-    frame = synthetic_frame(width, height, seed=4)
+    frame = calibration_frame(width, height, seed=4)
     one_step = cv2.resize(frame, (416, 320), interpolation=cv2.INTER_AREA).astype(int)
     difference = np.abs(resize_image(frame, 416, 320).astype(int) - one_step)
     assert difference.mean() < 1.0 and np.percentile(difference, 99) <= 4
@@ -88,7 +88,7 @@ def test_shrinking_matches_one_step_area_averaging_on_frames(height, width):
 
 @pytest.mark.parametrize('layout', ['padded rows', 'reversed channels', 'alpha sliced off'])
 def test_strided_frames_resize_like_contiguous_ones(layout):
-    frame = synthetic_frame(640, 480, seed=5)
+    frame = calibration_frame(640, 480, seed=5)
     if layout == 'padded rows':
         view = np.pad(frame, ((0, 0), (0, 7), (0, 0)))[:, :640]
     elif layout == 'reversed channels':

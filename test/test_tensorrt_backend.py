@@ -65,8 +65,8 @@ def test_engine_key_depends_on_every_component():
 @pytest.fixture(scope='module')
 def verification():
     """Return two fixed pre-processed inputs (a liver-like frame and a dark one)."""
-    from liver_landmarks.backends.openvino_backend import procedural_frames
-    frames = procedural_frames(2, 416, 320, seed=4)
+    from liver_landmarks.calibration import calibration_frames
+    frames = calibration_frames(2, 416, 320, seed=4)
     return [Preprocessor()(frame) for frame in frames]
 
 

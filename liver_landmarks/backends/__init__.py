@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Inference backends and ``create_backend()``, which picks one by name or automatically.
 
-Backends are registered by module and class name and imported only when chosen,
-so a machine without OpenVINO or TensorRT never imports them.
+Backends are listed by module and class name and imported only when chosen, so a
+machine without OpenVINO or TensorRT never imports them. :data:`BACKEND_KINDS` is the
+one list of the names a user may give (command line, node parameter, bench).
 """
 
 import importlib
@@ -24,19 +25,14 @@ BACKENDS: dict[str, tuple[str, str]] = {
 BACKEND_KINDS = ('auto',) + tuple(BACKENDS)
 
 __all__ = ['BACKEND_KINDS', 'BACKENDS', 'BackendError', 'backend_class', 'create_backend',
-           'DeviceUnavailableError', 'InferenceBackend', 'register_backend']
-
-
-def register_backend(kind: str, module: str, class_name: str) -> None:
-    """Make ``create_backend(kind, ...)`` construct ``module.class_name``."""
-    BACKENDS[kind] = (module, class_name)
+           'DeviceUnavailableError', 'InferenceBackend']
 
 
 def backend_class(kind: str) -> type:
     """Import and return the backend class registered under ``kind``."""
     if kind not in BACKENDS:
         raise ValueError(f'unknown backend {kind!r}: expected one of '
-                         f'{", ".join(("auto",) + tuple(BACKENDS))}')
+                         f'{", ".join(BACKEND_KINDS)}')
     module_name, class_name = BACKENDS[kind]
     try:
         module = importlib.import_module(module_name)

@@ -12,9 +12,10 @@ import abc
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import cv2
+from liver_landmarks.calibration import calibration_frame
 from liver_landmarks.model.artifact import ModelCard
 from liver_landmarks.preprocess import Preprocessor
 import numpy as np
@@ -24,10 +25,8 @@ LOGGER = logging.getLogger('liver_landmarks.backends')
 #: Reduced precision is accepted only if its argmax agrees with float32 on this share of pixels.
 MIN_LABEL_AGREEMENT = 0.99
 
-#: Folder of real frames used for precision checks; overridable for installed packages.
+#: A folder (or one file) of real frames added to the precision checks, when set.
 SAMPLE_FRAMES_ENV = 'LIVER_LANDMARKS_SAMPLE_FRAMES'
-_REPO_SAMPLE_FRAMES = (Path(__file__).resolve().parents[2].parent
-                       / 'shared' / 'data' / 'p2ilf_sample' / 'images')
 
 
 class BackendError(RuntimeError):
@@ -125,9 +124,16 @@ def label_agreement(reference: np.ndarray, candidate: np.ndarray) -> float:
     return float(np.mean(reference == candidate)) if reference.size else 1.0
 
 
-def sample_frame_paths() -> list[Path]:
-    """Real frames for precision checks: $LIVER_LANDMARKS_SAMPLE_FRAMES or the repo's sample."""
-    folder = Path(os.environ.get(SAMPLE_FRAMES_ENV, _REPO_SAMPLE_FRAMES))
+def sample_frame_paths(folder: Union[None, str, Path] = None) -> list[Path]:
+    """Real frames for precision checks: ``folder``, else $LIVER_LANDMARKS_SAMPLE_FRAMES or none.
+
+    The package ships no frames: without either, the checks run on calibration frames only.
+    """
+    if folder is None:
+        folder = os.environ.get(SAMPLE_FRAMES_ENV)
+        if not folder:
+            return []
+    folder = Path(folder)
     if folder.is_file():
         return [folder]
     if not folder.is_dir():
@@ -136,19 +142,18 @@ def sample_frame_paths() -> list[Path]:
                   if path.suffix.lower() in ('.jpg', '.jpeg', '.png'))
 
 
-def agreement_sample_batches(card: ModelCard, limit: int = 4) -> list[np.ndarray]:
-    """Pre-processed sample frames: the real ones found plus a synthetic liver-like frame."""
-    from liver_landmarks.testing import synthetic_frame
-
+def agreement_sample_batches(card: ModelCard, limit: int = 4,
+                             folder: Union[None, str, Path] = None) -> list[np.ndarray]:
+    """Pre-processed sample frames: the real ones of :func:`sample_frame_paths` plus a fake one."""
     preprocessor = Preprocessor.from_model_card(card)
     batches = []
-    for path in sample_frame_paths()[:limit]:
+    for path in sample_frame_paths(folder)[:limit]:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             LOGGER.warning('skipping unreadable sample frame %s', path)
             continue
         batches.append(preprocessor(image, channel_order='bgr'))
-    batches.append(preprocessor(synthetic_frame(card.input_width * 2, card.input_height * 2)))
+    batches.append(preprocessor(calibration_frame(card.input_width * 2, card.input_height * 2)))
     return batches
 
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The fast CPU backend: OpenVINO, int8 (post-training quantised) or bf16, verified at start.
 
-On this project's 2-core test machine a UNet-ResNet34 at 416x320 takes about 219 ms in
-eager PyTorch fp32, 77 ms in OpenVINO bf16 and 67 ms in OpenVINO int8. The network is
+On a CPU it is several times faster than eager PyTorch fp32 (figures in
+docs/benchmarks.md). The network is
 converted straight from PyTorch (``openvino.convert_model``, no ONNX), quantised with
 ``nncf.quantize`` on calibration frames for int8, and compiled for the CPU with a
 latency hint. The converted IR (.xml + .bin) is cached (see
@@ -26,6 +26,7 @@ from pathlib import Path
 import time
 from typing import Optional, Sequence, Union
 
+from liver_landmarks import calibration
 from liver_landmarks.backends.base import (
     agreement_sample_batches, BackendError, DeviceUnavailableError, InferenceBackend,
     label_agreement, LOGGER, MIN_LABEL_AGREEMENT)
@@ -45,63 +46,15 @@ VERIFICATION_SEED = 1000
 PROCEDURAL_CALIBRATION = 'procedural-v1'
 
 
-def procedural_frames(count: int, width: int = 832, height: int = 640,
-                      seed: int = 0) -> list[np.ndarray]:
-    """Return ``count`` deterministic laparoscopy-like RGB uint8 frames for calibration.
-
-    Each frame is a shaded reddish-brown organ of random shape and hue in a circular
-    field of view with black corners, low-frequency texture, pale creases (ridge- and
-    ligament-like lines), specular highlights and, in some, a grey instrument shaft:
-    the statistics int8 quantisation needs, without any patient data.
-    """
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    rows /= height
-    cols /= width
-    frames = []
-    for _ in range(count):
-        cy, cx = rng.uniform(0.35, 0.7), rng.uniform(0.3, 0.7)
-        ry, rx = rng.uniform(0.3, 0.6), rng.uniform(0.3, 0.6)
-        organ = np.clip(1.3 - np.hypot((rows - cy) / ry, (cols - cx) / rx), 0.0, 1.0)
-        texture = np.zeros_like(rows)
-        for _ in range(5):
-            fy, fx, phase = rng.uniform(1, 12), rng.uniform(1, 12), rng.uniform(0, 2 * math.pi)
-            texture += np.sin(2 * math.pi * (fy * rows + fx * cols) + phase) / 5.0
-        base = np.array([rng.uniform(120, 220), rng.uniform(30, 90), rng.uniform(25, 80)],
-                        np.float32)
-        shade = (0.55 + 0.45 * organ + 0.08 * texture)[..., None]
-        frame = base * shade + np.array([25.0, 15.0, 15.0], np.float32) * (1.0 - organ[..., None])
-        for _ in range(rng.integers(1, 4)):
-            offset, amplitude = rng.uniform(0.2, 0.8), rng.uniform(0.02, 0.15)
-            frequency, phase = rng.uniform(0.5, 3.0), rng.uniform(0, 2 * math.pi)
-            curve = offset + amplitude * np.sin(2 * math.pi * frequency * cols + phase)
-            crease = np.exp(-((rows - curve) / rng.uniform(0.004, 0.012)) ** 2)
-            frame += crease[..., None] * rng.uniform(-60, 60, 3).astype(np.float32)
-        for _ in range(rng.integers(3, 10)):
-            y, x = rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.85)
-            spot = np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / rng.uniform(2e-5, 4e-4))
-            frame += 230.0 * spot[..., None]
-        if rng.random() < 0.5:
-            angle, position = rng.uniform(-0.6, 0.6), rng.uniform(0.2, 0.8)
-            distance = np.abs((cols - position) * math.cos(angle) - (rows - 1.0) * math.sin(angle))
-            shaft = (distance < rng.uniform(0.03, 0.07)) & (rows > rng.uniform(0.3, 0.7))
-            frame[shaft] = rng.uniform(90, 170)
-        frame += rng.normal(0.0, 4.0, frame.shape).astype(np.float32)
-        outside = np.hypot(rows - 0.5, (cols - 0.5) * width / height) > rng.uniform(0.55, 0.8)
-        frame[outside] = 0.0
-        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
-    return frames
-
-
 def calibration_batches(frames: Optional[Sequence[np.ndarray]],
                         preprocessor: Preprocessor) -> tuple[list[np.ndarray], str]:
     """Pre-process calibration frames; return (batches, fingerprint for the cache key).
 
     ``frames``: HxWx3 uint8 RGB frames of any size, (1, 3, h, w) float32 batches
-    already pre-processed, or None for :func:`procedural_frames`.
+    already pre-processed, or None for :func:`~liver_landmarks.calibration.calibration_frames`.
     """
     if frames is None:
-        frames = procedural_frames(DEFAULT_CALIBRATION_FRAMES)
+        frames = calibration.calibration_frames(DEFAULT_CALIBRATION_FRAMES)
         fingerprint = f'{PROCEDURAL_CALIBRATION}:{DEFAULT_CALIBRATION_FRAMES}'
     else:
         fingerprint = None
@@ -185,7 +138,7 @@ class OpenVinoBackend(InferenceBackend):
         else:
             # Held-out procedural frames (calibration uses seed 0) beside the real samples.
             batches = agreement_sample_batches(card) + [
-                self._preprocessor(frame) for frame in procedural_frames(
+                self._preprocessor(frame) for frame in calibration.calibration_frames(
                     VERIFICATION_FRAMES, 416, 320, seed=VERIFICATION_SEED)]
         references = [self._torch_logits(batch) for batch in batches]
         chain = FALLBACK_CHAIN[FALLBACK_CHAIN.index('int8' if precision == 'auto'

@@ -16,10 +16,10 @@ with its rows). For an input ``STEM.EXT`` it writes into ``--out``:
 from pathlib import Path
 
 from liver_landmarks.cli import UserError
+from liver_landmarks.drawing import line_thickness
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.overlay import draw_overlay
 from liver_landmarks.p2ilf_io import contours_from_polylines, encode_colour_label
-from liver_landmarks.p2ilf_io import line_thickness_for_height
 from liver_landmarks.p2ilf_io import P2ILFFormatError, read_label_image, write_image
 from liver_landmarks.p2ilf_io import write_label_image, write_p2ilf_json
 
@@ -27,7 +27,7 @@ from liver_landmarks.p2ilf_io import write_label_image, write_p2ilf_json
 BACKGROUND_DIMMING = 0.5
 #: Width of the overlay's polylines at 1080 rows: thinner than the 12 px label lines,
 #: so the input shows on both sides of them.
-OVERLAY_THICKNESS_AT_1080 = 4.0
+POLYLINES_OVER_LABELS_AT_1080 = 4.0
 
 
 def add_parser(subparsers):
@@ -74,7 +74,7 @@ def write_outputs(result, input_ids, directory: Path, stem: str) -> list:
         labels_path = write_label_image(directory / f'{stem}_labels.png', result.labels)
         dimmed = (encode_colour_label(input_ids) * BACKGROUND_DIMMING).astype('uint8')
         overlay_path = directory / f'{stem}_overlay.png'
-        thickness = line_thickness_for_height(len(input_ids), OVERLAY_THICKNESS_AT_1080)
+        thickness = line_thickness(len(input_ids), POLYLINES_OVER_LABELS_AT_1080)
         overlay = draw_overlay(dimmed, result, thickness=thickness)
         write_image(overlay_path, overlay[..., ::-1])
     except OSError as error:

@@ -13,9 +13,8 @@ For an input ``STEM.EXT`` it writes into ``--out``:
 
 from pathlib import Path
 
+from liver_landmarks.backends import BACKEND_KINDS
 from liver_landmarks.cli import UserError
-
-BACKEND_CHOICES = ('auto', 'torch', 'openvino', 'tensorrt')
 
 
 def add_parser(subparsers):
@@ -30,7 +29,7 @@ def add_parser(subparsers):
                              '(default: the one shipped in models/)')
     parser.add_argument('--out', required=True, type=Path, metavar='DIR',
                         help='directory for STEM_labels.png, STEM_overlay.png, STEM.json')
-    parser.add_argument('--backend', choices=BACKEND_CHOICES, default='auto',
+    parser.add_argument('--backend', choices=BACKEND_KINDS, default='auto',
                         help='inference backend (default: auto, the fastest available)')
     parser.add_argument('--device', default='auto', metavar='D',
                         help="'auto', 'cpu', 'cuda' or 'cuda:N' (default: auto)")

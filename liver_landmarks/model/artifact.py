@@ -375,21 +375,31 @@ def load_artifact(card_path: Union[str, Path], device: Union[str, torch.device] 
     return model.eval(), card
 
 
-def shipped_model_cards() -> list[Path]:
-    """Return the model cards shipped in the repo's models/ or the installed share folder."""
+def shipped_model_dirs() -> list[Path]:
+    """Folders searched for the shipped model, in order: the source checkout, then installs.
+
+    The command line, the bag tools and the node all search here, so they load the same
+    model: a checkout's models/ (present only when running from source) wins over an
+    ament share folder, which wins over the Python prefix's share folder.
+    """
     import sys
 
-    folders = [Path(__file__).resolve().parents[2] / 'models',
-               Path(sys.prefix) / 'share' / 'liver_landmarks' / 'models']
+    folders = [Path(__file__).resolve().parents[2] / 'models']
     try:
         from ament_index_python.packages import get_package_share_directory
         folders.append(Path(get_package_share_directory('liver_landmarks')) / 'models')
     except Exception:  # noqa: B902 - not installed in an ament prefix: the other folders
         pass
-    for folder in folders:
+    folders.append(Path(sys.prefix) / 'share' / 'liver_landmarks' / 'models')
+    return folders
+
+
+def shipped_model_cards() -> list[Path]:
+    """Return the model cards of the first folder of :func:`shipped_model_dirs` that has any."""
+    for folder in shipped_model_dirs():
         cards = sorted(folder.glob('*.json')) if folder.is_dir() else []
         if cards:
-            return cards
+            return [card.resolve() for card in cards]
     return []
 
 
@@ -398,6 +408,7 @@ def default_model_card() -> Path:
     cards = shipped_model_cards()
     if not cards:
         raise ModelArtifactError(
-            'no model card given and none shipped in models/*.json: pass --model CARD.json '
-            '(a card written by save_artifact or the training tools)')
+            'no model card given and none shipped (*.json) in '
+            + ', '.join(str(folder) for folder in shipped_model_dirs())
+            + ': pass --model CARD.json (a card written by save_artifact or the training tools)')
     return cards[0]

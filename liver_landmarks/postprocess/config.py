@@ -9,10 +9,10 @@ configuration behaves alike on masks of another size.
 
 from dataclasses import dataclass
 
+from liver_landmarks.drawing import line_thickness
+
 #: Rows of the working size at which the pixel lengths of the configuration hold.
-REFERENCE_ROWS = 320
-#: Output rows at which ``line_thickness_px`` holds.
-REFERENCE_OUTPUT_ROWS = 1080
+LENGTH_REFERENCE_ROWS = 320
 #: Accepted values of ``PostProcessConfig.fov_method``.
 FOV_METHODS = ('threshold', 'circle', 'none')
 
@@ -66,8 +66,8 @@ class PostProcessConfig:
     @staticmethod
     def length_scale(working_rows: int) -> float:
         """Return the factor from reference (320-row) lengths to ``working_rows`` rows."""
-        return working_rows / REFERENCE_ROWS
+        return working_rows / LENGTH_REFERENCE_ROWS
 
     def thickness_for(self, output_rows: int) -> int:
         """Return the label-mask line thickness in pixels for an output of ``output_rows``."""
-        return max(1, int(round(self.line_thickness_px * output_rows / REFERENCE_OUTPUT_ROWS)))
+        return line_thickness(output_rows, self.line_thickness_px)

@@ -8,7 +8,7 @@ lines overlap the ligament wins over the ridge and the ridge over the silhouette
 (the thinner, rarer structures stay visible).
 """
 
-import cv2
+from liver_landmarks.drawing import draw_polyline
 from liver_landmarks.landmarks import Landmark
 import numpy as np
 
@@ -31,9 +31,6 @@ def render_labels(polylines: dict[Landmark, list[np.ndarray]], output_size: tupl
     """
     labels = np.zeros(output_size, dtype=np.uint8)
     for landmark in DRAW_ORDER:
-        lines = [np.rint(line).astype(np.int32).reshape(-1, 1, 2)
-                 for line in polylines.get(landmark, []) if len(line)]
-        if lines:
-            cv2.polylines(labels, lines, isClosed=False, color=int(landmark),
-                          thickness=max(1, int(thickness)), lineType=cv2.LINE_8)
+        for line in polylines.get(landmark, []):
+            draw_polyline(labels, line, int(landmark), thickness, snap_to_pixels=True)
     return labels

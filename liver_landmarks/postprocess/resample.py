@@ -2,14 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Step f (first half): map polylines to output pixels and resample them by arc length.
 
-Coordinate convention: a pixel's coordinates are those of its centre, so pixel
-``(col, row)`` is the point ``(x, y) = (col, row)`` and the image covers
-``[-0.5, W - 0.5]``. Scaling from a working size ``w x h`` to an output size
-``W x H`` maps centres to centres: ``X = (x + 0.5) * W / w - 0.5`` (and likewise
-``Y``), then clips to ``[0, W - 1] x [0, H - 1]`` so every point names a pixel of the
-output image.
+Points map from the working size to the output size centre to centre
+(:func:`liver_landmarks.drawing.map_pixel_centres`), then are clipped to
+``[0, W - 1] x [0, H - 1]`` so every point names a pixel of the output image.
 """
 
+from liver_landmarks.drawing import map_pixel_centres
 import numpy as np
 
 
@@ -22,12 +20,10 @@ def to_output_pixels(points: np.ndarray, working_size: tuple[int, int],
         (0, 0)      -> (1.81, 1.19)
         (415, 319)  -> (1917.19, 1077.81)
     """
-    rows, cols = working_size
     out_rows, out_cols = output_size
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    x = np.clip((points[:, 0] + 0.5) * (out_cols / cols) - 0.5, 0.0, out_cols - 1)
-    y = np.clip((points[:, 1] + 0.5) * (out_rows / rows) - 0.5, 0.0, out_rows - 1)
-    return np.column_stack([x, y])
+    mapped = map_pixel_centres(points, working_size, output_size)
+    return np.column_stack([np.clip(mapped[:, 0], 0.0, out_cols - 1),
+                            np.clip(mapped[:, 1], 0.0, out_rows - 1)])
 
 
 def arc_length(points: np.ndarray) -> float:

@@ -9,8 +9,8 @@ setting up a node in an operating room, not reading this code.
 from dataclasses import dataclass, fields, MISSING, replace
 import math
 from pathlib import Path
-import sys
 
+from liver_landmarks.model.artifact import shipped_model_cards, shipped_model_dirs
 from liver_landmarks.postprocess.config import FOV_METHODS, PostProcessConfig
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType)
@@ -172,19 +172,6 @@ class NodeSettings:
     postprocess: PostProcessConfig
 
 
-def shipped_model_dirs() -> list[Path]:
-    """Folders searched for a model card when ``model_card`` is empty, in order."""
-    folders = []
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        folders.append(Path(get_package_share_directory('liver_landmarks')) / 'models')
-    except Exception:  # noqa: BLE001 - no ament index outside a ROS 2 install
-        pass
-    folders.append(Path(sys.prefix) / 'share' / 'liver_landmarks' / 'models')
-    folders.append(Path(__file__).resolve().parents[2] / 'models')
-    return folders
-
-
 def resolve_model_card(value: str) -> Path:
     """Return the model card file ``value`` names, or the shipped one when it is empty."""
     if value:
@@ -195,11 +182,9 @@ def resolve_model_card(value: str) -> Path:
                 f'model_card {value!r} is not a file (looked at {path}): set model_card to a '
                 f'model card JSON, or leave it empty for the shipped model')
         return path.resolve()
-    searched = shipped_model_dirs()
-    for folder in searched:
-        cards = sorted(folder.glob('*.json')) if folder.is_dir() else []
-        if cards:
-            return cards[0].resolve()
+    searched, cards = shipped_model_dirs(), shipped_model_cards()
+    if cards:
+        return cards[0]
     raise ConfigurationError(
         'model_card is empty and no shipped model card (*.json) is in '
         + ', '.join(str(folder) for folder in searched)

@@ -26,6 +26,7 @@ import math
 
 import cv2
 from liver_landmarks import p2ilf_io
+from liver_landmarks.drawing import line_thickness
 from liver_landmarks.landmarks import Landmark, LANDMARKS
 import numpy as np
 from scipy.special import ndtri
@@ -271,8 +272,7 @@ class _Renderer:
         contour_list = p2ilf_io.contours_from_polylines(contours)
         kwargs = {}
         if cfg.label_thickness_px is not None:
-            kwargs['thickness'] = p2ilf_io.line_thickness_for_height(
-                self.height, cfg.label_thickness_px)
+            kwargs['thickness'] = line_thickness(self.height, cfg.label_thickness_px)
         labels = p2ilf_io.rasterise_contours(contour_list, self.width, self.height, **kwargs)
         return SyntheticFrame(image=image, contours=contours, labels=labels)
 

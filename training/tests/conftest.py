@@ -4,12 +4,11 @@
 
 from pathlib import Path
 
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 from liver_landmarks_training.config import load_config
 import pytest
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data'
-P2ILF_SAMPLE = SHARED_DATA / 'p2ilf_sample'
 
 #: Smaller still than smoke.yaml: four training frames, two validation frames.
 TINY_OVERRIDES = ('data.train_count=4', 'data.val_count=2', 'optim.batch_size=2')

@@ -11,6 +11,7 @@ import cv2
 from liver_landmarks import p2ilf_io
 from liver_landmarks.landmarks import Landmark, LANDMARKS
 from liver_landmarks.preprocess import Preprocessor, resize_image, resize_labels
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 from liver_landmarks_training.cache import PreprocessedCache
 from liver_landmarks_training.datasets import (
     ColourLabelDataset, contours_to_mask, DatasetError, discover_p2ilf, L3DDataset,
@@ -23,8 +24,6 @@ import numpy as np
 import pytest
 import torch
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data'
-P2ILF_SAMPLE = SHARED_DATA / 'p2ilf_sample'
 needs_sample = pytest.mark.skipif(not P2ILF_SAMPLE.is_dir(),
                                   reason=f'P2ILF sample data not found at {P2ILF_SAMPLE}')
 SIZE = FrameSize(480, 270)

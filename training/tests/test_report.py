@@ -9,7 +9,7 @@ from conftest import CONFIGS
 import cv2
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.metrics import landmark_scores
-from liver_landmarks.testing import make_random_model_artifact, TINY_ENCODER
+from liver_landmarks_tools.support.models import make_random_model_artifact, TINY_ENCODER
 from liver_landmarks_training.cli import main
 from liver_landmarks_training.data_module import build_split
 from liver_landmarks_training.report import evaluate_models, write_report

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
 """Soak the segmentation node under camera load at twice its rate and measure it.
@@ -17,14 +16,13 @@ it reports, as Markdown (stdout and ``soak.md``) and JSON (``soak.json``):
   rejected, from the node's own diagnostics counters;
 * end-to-end latency (input stamp to first output arriving) p50/p99 per ``--window``.
 
-Usage: ``python scripts/soak.py [--duration 600] [--camera-rate 30] [--model CARD.json]
-[--backend auto] [--out out/soak]``. Without ``--model`` a randomly initialised UNet
-(ResNet-34) is made: the load is real, the segmentations are noise. The soak runs in a
-fresh network namespace with only ``lo`` up where ``unshare -n`` works (``--no-netns``:
-never, e.g. when the caller is already inside one).
+Usage: ``python -m liver_landmarks_tools soak [--duration 600] [--camera-rate 30]
+[--model CARD.json] [--backend auto] [--out out/soak]``. Without ``--model`` a randomly
+initialised UNet (ResNet-34) is made: the load is real, the segmentations are noise.
+The soak runs in a fresh network namespace with only ``lo`` up where ``unshare -n``
+works (``--no-netns``: never, e.g. when the caller is already inside one).
 """
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -34,12 +32,13 @@ import sys
 import threading
 import time
 
-from liver_landmarks.dds_bench import netns_available, summarise_latencies
 from liver_landmarks.ros.loopback import use_loopback_dds
+from liver_landmarks_tools.dds_bench import netns_available, summarise_latencies
+from liver_landmarks_tools.support.data import REPOSITORY
 import numpy as np
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPOSITORY
 NODE_NAME = '/segmentation_node'
 IMAGE_TOPIC = '/camera/image'
 _NETNS_MARKER = 'LIVER_LANDMARKS_SOAK_IN_NETNS'
@@ -49,9 +48,11 @@ COUNTERS = ('received', 'processed', 'dropped_replaced', 'dropped_stale', 'rejec
             'processing_errors')
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    """Read the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_parser(subparsers):
+    """Add the ``soak`` sub-command to ``subparsers``."""
+    parser = subparsers.add_parser(
+        'soak', help='run the node for minutes under camera load; report memory and latency',
+        description=__doc__.splitlines()[0])
     parser.add_argument('--duration', type=float, default=600.0,
                         help='seconds of load after the node is warm (default 600)')
     parser.add_argument('--warmup', type=float, default=60.0,
@@ -74,7 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', type=Path, default=REPO_ROOT / 'out' / 'soak')
     parser.add_argument('--no-netns', action='store_true',
                         help='do not enter a fresh network namespace')
-    return parser.parse_args(argv)
+    parser.set_defaults(func=run)
+    return parser
 
 
 def least_squares_slope(times_s, values) -> float | None:
@@ -142,11 +144,11 @@ class NodeSampler:
 def make_frames(width: int, height: int, count: int = 4) -> list:
     """Build ``count`` different liver-like rgb8 messages once; only their stamps change."""
     from liver_landmarks.ros.image_conversion import numpy_to_image_msg
-    from liver_landmarks.testing import synthetic_frame
+    from liver_landmarks.calibration import calibration_frame
 
     messages = []
     for seed in range(count):
-        msg = numpy_to_image_msg(synthetic_frame(width, height, seed=seed), 'rgb8')
+        msg = numpy_to_image_msg(calibration_frame(width, height, seed=seed), 'rgb8')
         msg.header.frame_id = 'laparoscope'
         messages.append(msg)
     return messages
@@ -155,14 +157,14 @@ def make_frames(width: int, height: int, count: int = 4) -> list:
 def _model_card(args) -> Path:
     if args.model is not None:
         return args.model.resolve()
-    from liver_landmarks.testing import make_random_model_artifact
+    from liver_landmarks_tools.support.models import make_random_model_artifact
     print('soak: no --model: using a RANDOMLY INITIALISED UNet-ResNet34 (load is real, '
           'segmentations are noise)', file=sys.stderr)
     return make_random_model_artifact(args.out / 'random_model', 'unet', 'resnet34', seed=0)
 
 
 def _start_node(args, card: Path, log_path: Path) -> subprocess.Popen:
-    from liver_landmarks.ros.node_client import node_command
+    from liver_landmarks_tools.support.node_client import node_command
 
     parameters = {'model_card': card, 'backend': args.backend, 'device': args.device}
     for item in args.param:
@@ -263,7 +265,8 @@ def summarise(samples, warmup_s: float) -> dict:
 def run_soak(args) -> dict:
     """Start the node, load it, sample it; return the report as a dict."""
     use_loopback_dds()
-    from liver_landmarks.ros.node_client import NodeClient, status_values, stop_node_process
+    from liver_landmarks_tools.support.node_client import (
+        NodeClient, status_values, stop_node_process)
 
     args.out.mkdir(parents=True, exist_ok=True)
     card = _model_card(args)
@@ -406,13 +409,11 @@ def to_markdown(report: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def main(argv=None) -> int:
+def run(args) -> int:
     """Run the soak (inside a fresh network namespace where possible) and write the report."""
-    args = parse_args(argv)
     if not args.no_netns and not os.environ.get(_NETNS_MARKER) and netns_available():
         env = dict(os.environ, **{_NETNS_MARKER: '1'})
-        command = [sys.executable, str(Path(__file__).resolve()),
-                   *(argv if argv is not None else sys.argv[1:])]
+        command = [sys.executable, '-m', 'liver_landmarks_tools', 'soak', *args.command_argv]
         return subprocess.call(['unshare', '-n', 'bash', '-c', 'ip link set lo up && exec "$@"',
                                 '_', *command], env=env)
     args.out = args.out.resolve()
@@ -426,7 +427,3 @@ def main(argv=None) -> int:
     (args.out / 'soak.md').write_text(markdown)
     print(markdown)
     return 0 if report.get('node_exit_code') == 0 else 1
-
-
-if __name__ == '__main__':
-    sys.exit(main())

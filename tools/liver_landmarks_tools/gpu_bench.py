@@ -1,6 +1,6 @@
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
-"""GPU figures for issue 5: one bounded run on a lent CUDA machine.
+"""GPU figures: one bounded run on a lent CUDA machine.
 
 Measures the CUDA PyTorch paths (fp16 and bf16 autocast, half precision, channels_last,
 hand-captured CUDA graphs, ``torch.compile`` with and without CUDA graphs) for UNet and
@@ -12,13 +12,13 @@ and measures the end-to-end rate through DDS only if ``rclpy`` imports.
 Every section runs under its own time limit and inside ``try``: a failure is recorded
 and the run moves on. Results are written to ``OUT/gpu_bench.json`` after every
 section (so a killed run still leaves what it measured) and a compact table is
-printed at the end. Run on the GPU machine as::
+printed at the end. Run on the GPU machine, from a checkout, as::
 
-    PYTHONPATH=. python3 scripts/gpu_bench.py --out "$OUT"
+    PYTHONPATH=.:tools python3 -m liver_landmarks_tools gpu-bench --out "$OUT"
 
 and here, to check that it runs before it costs GPU time::
 
-    python scripts/gpu_bench.py --device cpu --quick --out /tmp/gpu_bench
+    python -m liver_landmarks_tools gpu-bench --device cpu --quick --out /tmp/gpu_bench
 
 No trained weights are needed for latency. So that the precision checks mean something
 (a random network's classes are nearly tied everywhere, and any rounding flips its
@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import copy
 import json
-import math
 import os
 from pathlib import Path
 import platform
@@ -42,6 +41,7 @@ import tempfile
 import time
 import traceback
 
+from liver_landmarks_tools.support.data import REPOSITORY
 import numpy as np
 import torch
 
@@ -162,7 +162,7 @@ def describe_machine(device: torch.device) -> dict:
 
 def _cpu_model() -> str:
     try:
-        from liver_landmarks.bench import cpu_model  # stdlib and numpy only
+        from liver_landmarks_tools.bench import cpu_model  # stdlib and numpy only
         return cpu_model()
     except Exception:  # noqa: BLE001 - the repository root is not on PYTHONPATH
         return platform.processor() or 'unknown'
@@ -171,32 +171,10 @@ def _cpu_model() -> str:
 # ---------------------------------------------------------------- inputs and models
 
 
-def procedural_frame(seed: int, height: int = FRAME_HEIGHT,
-                     width: int = FRAME_WIDTH) -> np.ndarray:
-    """Return a deterministic laparoscopy-like RGB uint8 frame (smooth tissue, bright spots).
-
-    Low-frequency colour fields on a reddish base, a dark vignette and a few specular
-    highlights: enough structure for batch-norm statistics and precision checks.
-    """
-    rng = np.random.default_rng(seed)
-    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    cols = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
-    image = np.empty((height, width, 3), np.float32)
-    base = np.array([170.0, 80.0, 70.0], np.float32) + rng.uniform(-30, 30, 3)
-    for channel in range(3):
-        field = np.zeros((height, width), np.float32)
-        for _ in range(4):
-            fx, fy = rng.uniform(0.5, 4.0, 2)
-            px, py = rng.uniform(0, 2 * math.pi, 2)
-            field += np.sin(2 * math.pi * fx * cols + px) * np.cos(2 * math.pi * fy * rows + py)
-        image[..., channel] = base[channel] + 25.0 * field
-    radius = np.sqrt((rows - 0.5) ** 2 + ((cols - 0.5) * width / height) ** 2)
-    image *= np.clip(1.3 - 1.2 * radius, 0.0, 1.0)[..., None]
-    for _ in range(6):
-        cy, cx = rng.uniform(0.2, 0.8, 2)
-        spot = np.exp(-(((rows - cy) ** 2 + (cols - cx) ** 2) / rng.uniform(1e-4, 1e-3)))
-        image += 200.0 * spot[..., None]
-    return np.clip(image, 0, 255).astype(np.uint8)
+def procedural_frame(seed: int) -> np.ndarray:
+    """Return the package's calibration frame ``seed`` at the benchmark's frame size."""
+    from liver_landmarks.calibration import calibration_frame
+    return calibration_frame(FRAME_WIDTH, FRAME_HEIGHT, seed)
 
 
 def frame_to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -647,7 +625,7 @@ def run_dds(rec: Recorder, args, limit_s: float):
     with rec.section('dds', limit_s, minimum_s=30.0) as ok:
         if not ok:
             return
-        from liver_landmarks.dds_bench import run_dds_benchmark
+        from liver_landmarks_tools.dds_bench import run_dds_benchmark
         # Scratch (a 100 MB model card, logs) stays out of OUT: only 8 files come back.
         scratch = Path(tempfile.mkdtemp(prefix='gpu_bench_dds_'))
         node_kind, node_command, outputs = _node_command(args, scratch)
@@ -679,19 +657,19 @@ def _node_command(args, scratch: Path):
                    '-p', f'device:={args.device}', '-p',
                    f'input_reliability:={args.dds_input_reliability}',
                    '-r', 'image:=/camera/image']
-        params = Path(__file__).resolve().parents[1] / 'config' / 'segment.yaml'
+        params = REPOSITORY / 'config' / 'segment.yaml'
         if params.is_file():
             command[4:4] = ['--params-file', str(params)]
         return 'liver_landmarks.ros.segmentation_node', command, [
             '/segmentation_node/labels', '/segmentation_node/polylines']
-    command = [python, str(Path(__file__).resolve()), '--dds-role', 'node', '--device',
-               args.device, '--architectures', args.architectures[0]]
-    return 'scripts/gpu_bench.py minimal node (fp16 CUDA graph, labels only)', command, [
+    command = [python, '-m', 'liver_landmarks_tools', 'gpu-bench', '--dds-role', 'node',
+               '--device', args.device, '--architectures', args.architectures[0]]
+    return 'gpu-bench minimal node (fp16 CUDA graph, labels only)', command, [
         '/segmentation_node/labels']
 
 
 def _write_random_card(directory: Path) -> Path:
-    from liver_landmarks.testing import make_random_model_artifact
+    from liver_landmarks_tools.support.models import make_random_model_artifact
     directory.mkdir(parents=True, exist_ok=True)
     return Path(make_random_model_artifact(directory, 'unet', 'resnet34', 0))
 
@@ -783,18 +761,22 @@ def _num(row, key) -> str:
 
 
 def _put_repository_on_path():
-    """Make ``liver_landmarks`` importable here and in the processes this script starts."""
-    root = str(Path(__file__).resolve().parents[1])
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    """Make the runtime and the tools importable in the processes this command starts.
+
+    On a bare GPU machine neither is installed: the command runs from a checkout with
+    ``PYTHONPATH=.:tools``, and the node and DDS roles it starts need the same.
+    """
+    roots = [str(REPOSITORY), str(REPOSITORY / 'tools')]
     paths = os.environ.get('PYTHONPATH', '').split(os.pathsep)
-    if root not in paths:
-        os.environ['PYTHONPATH'] = os.pathsep.join([root] + [p for p in paths if p])
+    missing = [root for root in roots if root not in paths]
+    if missing:
+        os.environ['PYTHONPATH'] = os.pathsep.join(missing + [p for p in paths if p])
 
 
-def parse_args(argv=None):
-    """Command line of the script."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_parser(subparsers):
+    """Add the ``gpu-bench`` sub-command to ``subparsers``."""
+    parser = subparsers.add_parser('gpu-bench', help='GPU figures on a CUDA machine',
+                                   description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=os.environ.get('OUT', 'gpu_bench_out'),
                         help='directory for gpu_bench.json (default $OUT)')
     parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu'")
@@ -824,12 +806,12 @@ def parse_args(argv=None):
                         help="the package's segmentation_node (auto: when its model card "
                         "can be written) or this script's minimal GPU node")
     parser.add_argument('--dds-role', choices=('node',), default=None, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    parser.set_defaults(func=run)
+    return parser
 
 
-def main(argv=None) -> int:
+def run(args) -> int:
     """Run every section within the budget, save JSON, print the table."""
-    args = parse_args(argv)
     _put_repository_on_path()
     if args.dds_role == 'node':
         return minimal_node(args)
@@ -921,7 +903,3 @@ def _run_all(rec: Recorder, args):
     if compile_wanted:
         for variant in COMPILE_VARIANTS[1:]:
             run_variant(rec, ctx, first, variant, 120)
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -14,9 +14,8 @@ from pathlib import Path
 import tempfile
 import time
 
+from liver_landmarks.backends import BACKEND_KINDS, BACKENDS
 from liver_landmarks.cli import UserError
-
-BACKEND_CHOICES = ('torch', 'openvino', 'tensorrt')
 
 
 def add_parser(subparsers):
@@ -26,7 +25,7 @@ def add_parser(subparsers):
         description=__doc__.splitlines()[0].split(': ', 1)[1])
     parser.add_argument('--frames', type=int, default=30, metavar='N',
                         help='timed frames per backend and architecture (default 30)')
-    parser.add_argument('--backends', nargs='+', choices=BACKEND_CHOICES, default=None,
+    parser.add_argument('--backends', nargs='+', choices=tuple(BACKENDS), default=None,
                         help='backends to measure (default: every one available here)')
     parser.add_argument('--architectures', nargs='+', default=None, metavar='ARCH',
                         help='architectures (default: all five); random-initialised unless '
@@ -44,7 +43,7 @@ def add_parser(subparsers):
                              '~/.cache/liver_landmarks)')
     parser.add_argument('--dds', action='store_true',
                         help='also measure end to end through DDS (1920x1080 frames)')
-    parser.add_argument('--dds-backends', nargs='+', choices=('auto',) + BACKEND_CHOICES,
+    parser.add_argument('--dds-backends', nargs='+', choices=BACKEND_KINDS,
                         default=None, help='node backends for --dds (default: --backends)')
     parser.add_argument('--dds-seconds', type=float, default=20.0,
                         help='measured period per DDS run (default 20 s)')
@@ -85,7 +84,7 @@ def _check(args):
 def run(args) -> int:
     """Run the benchmark and write bench.json and bench.md into ``args.out``."""
     architectures = _check(args)
-    from liver_landmarks import bench
+    from liver_landmarks_tools import bench
 
     started = time.strftime('%Y-%m-%d %H:%M:%S %z')
     backends = args.backends or bench.available_backends(args.device)

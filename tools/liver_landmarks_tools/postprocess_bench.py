@@ -16,9 +16,7 @@ Cases:
     1920x1080              full-size ids (e.g. ``postprocess`` on a label image).
 """
 
-import argparse
 import os
-from pathlib import Path
 import sys
 import time
 
@@ -26,9 +24,10 @@ import cv2
 from liver_landmarks.landmarks import INPUT_HEIGHT, INPUT_WIDTH, LANDMARKS
 from liver_landmarks.p2ilf_io import read_label_image
 from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'p2ilf_sample'
+SAMPLE = P2ILF_SAMPLE
 GT_LABEL = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
 FRAME = SAMPLE / 'images' / 'P2ILF22_patient1_12.jpg'
 
@@ -73,11 +72,18 @@ def time_case(processor, masks, frame, output_size) -> dict:
             'cpu_p95': np.percentile(cpu_ms, 95)}
 
 
-def main(argv=None) -> int:
-    """Run the cases and print one line each."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_parser(subparsers):
+    """Add the ``postprocess-bench`` sub-command to ``subparsers``."""
+    parser = subparsers.add_parser('postprocess-bench',
+                                   help='time the post-processing on realistic masks',
+                                   description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=200, help='timed frames per case')
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> int:
+    """Run the cases and print one line each."""
     if not GT_LABEL.exists():
         print(f'no P2ILF sample at {SAMPLE}', file=sys.stderr)
         return 1
@@ -99,7 +105,3 @@ def main(argv=None) -> int:
               f'{stats["cpu_median"]:6.2f} ms  p95 {stats["cpu_p95"]:6.2f} ms  ({count} frames)')
     print(f'load average after: {os.getloadavg()[0]:.2f}')
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

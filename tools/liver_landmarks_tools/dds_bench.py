@@ -14,9 +14,9 @@ All three run with the loopback DDS profile
 works, inside a fresh network namespace whose only interface is ``lo``.
 
 This module imports only the standard library and numpy at module level (rclpy is
-imported by the roles), so ``scripts/gpu_bench.py`` can use it on a machine where the
+imported by the roles), so ``gpu-bench`` can use it on a machine where the
 package's other dependencies are missing. Roles run as
-``python -m liver_landmarks.dds_bench {publish,subscribe,harness} ...``.
+``python -m liver_landmarks_tools.dds_bench {publish,subscribe,harness} ...``.
 """
 
 import argparse
@@ -89,7 +89,7 @@ def run_dds_benchmark(node_command, duration_s: float = 10.0, rate_hz: float = 3
     env = loopback_env(domain_id)
     (work / 'spec.json').write_text(json.dumps(spec))
     use_netns = isolate and netns_available()
-    harness = [sys.executable, '-m', 'liver_landmarks.dds_bench', 'harness', str(work)]
+    harness = [sys.executable, '-m', 'liver_landmarks_tools.dds_bench', 'harness', str(work)]
     if use_netns:
         harness = ['unshare', '-n', 'bash', '-c', 'ip link set lo up && exec "$@"', '_',
                    *harness]
@@ -112,7 +112,7 @@ def _harness(work: Path) -> int:
     """Start subscriber, node and publisher; collect their figures into result.json."""
     spec = json.loads((work / 'spec.json').read_text())
     ready = work / 'first_output'
-    python = [sys.executable, '-m', 'liver_landmarks.dds_bench']
+    python = [sys.executable, '-m', 'liver_landmarks_tools.dds_bench']
     logs = {name: open(work / f'{name}.log', 'w') for name in ('subscriber', 'node', 'publisher')}
     processes = {}
     result = {'spec': spec}
@@ -228,28 +228,16 @@ def _tail(path: Path, size: int = 1500) -> str:
     return ''
 
 
-def bench_frame(width: int, height: int) -> np.ndarray:
-    """Return a liver-like RGB frame (the package's synthetic frame, or a gradient without it)."""
-    try:
-        from liver_landmarks.testing import synthetic_frame
-        return synthetic_frame(width, height)
-    except Exception:  # noqa: BLE001 - torch-free fallback for a bare machine
-        rows = np.linspace(0, 255, height, dtype=np.float32)[:, None]
-        cols = np.linspace(0, 255, width, dtype=np.float32)[None, :]
-        return np.stack([np.broadcast_to(200 - 0.3 * rows + 0 * cols, (height, width)),
-                         np.broadcast_to(60 + 0.2 * cols + 0 * rows, (height, width)),
-                         np.full((height, width), 50.0, np.float32)], -1).astype(np.uint8)
-
-
 def _publish(args) -> int:
     """Publish (role): warm-up frames until the first output, then the measured period."""
+    from liver_landmarks.calibration import calibration_frame
     from liver_landmarks.ros.loopback import use_loopback_dds
     use_loopback_dds()
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    frame = bench_frame(args.width, args.height)
+    frame = calibration_frame(args.width, args.height)
     rclpy.init()
     node = rclpy.create_node('bench_camera')
     publisher = node.create_publisher(

@@ -11,7 +11,6 @@ The caller must have put DDS where it wants it (tests and demos call
 """
 
 from collections import OrderedDict
-from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -23,17 +22,16 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from liver_landmarks.ros.image_conversion import bytes_to_uint8_array, numpy_to_image_msg
 from liver_landmarks.ros.messages import OUTPUT_MSGTYPES
+from liver_landmarks_tools.support.data import REPOSITORY
 from rcl_interfaces.srv import SetParameters
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image, PointCloud2
-from visualization_msgs.msg import MarkerArray
+from rosidl_runtime_py.utilities import get_message
+from sensor_msgs.msg import Image
 
-_CLASSES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/PointCloud2': PointCloud2,
-            'visualization_msgs/msg/MarkerArray': MarkerArray}
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = REPOSITORY
 TRANSITIONS = {'configure': Transition.TRANSITION_CONFIGURE,
                'activate': Transition.TRANSITION_ACTIVATE,
                'deactivate': Transition.TRANSITION_DEACTIVATE,
@@ -108,7 +106,7 @@ class NodeClient:
             Image, image_topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.output_subscriptions = [
             self.node.create_subscription(
-                _CLASSES[OUTPUT_MSGTYPES[key]], f'{self.node_name}/{key}',
+                get_message(OUTPUT_MSGTYPES[key]), f'{self.node_name}/{key}',
                 lambda msg, key=key: self._on_output(key, msg), reliable)
             for key in self.keys]
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,

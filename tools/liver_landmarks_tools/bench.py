@@ -15,7 +15,7 @@ paints noise that the post-processor has more to clean up in), and int8 quantisa
 cannot keep 99 % agreement on a random network, so OpenVINO falls back to bf16 or
 fp32 on one (the report says which precision ran).
 
-The end-to-end DDS figures come from :mod:`liver_landmarks.dds_bench`.
+The end-to-end DDS figures come from :mod:`liver_landmarks_tools.dds_bench`.
 """
 
 import contextlib
@@ -114,17 +114,18 @@ def bench_frames(count: int = 4) -> list[tuple[str, np.ndarray]]:
     """Return (name, 1920x1080 RGB frame): the real P2ILF sample if present, then synthetic."""
     import cv2
     from liver_landmarks.backends.base import sample_frame_paths
-    from liver_landmarks.testing import synthetic_frame
+    from liver_landmarks.calibration import calibration_frame
+    from liver_landmarks_tools.support.data import P2ILF_IMAGES
 
     frames = []
-    for path in sample_frame_paths()[:count]:
+    for path in sample_frame_paths(P2ILF_IMAGES)[:count]:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is not None:
             image = cv2.resize(image, (FRAME_WIDTH, FRAME_HEIGHT), interpolation=cv2.INTER_AREA)
             frames.append((path.name, np.ascontiguousarray(image[:, :, ::-1])))
     seed = 0
     while len(frames) < count:
-        frames.append((f'synthetic_{seed}', synthetic_frame(FRAME_WIDTH, FRAME_HEIGHT, seed)))
+        frames.append((f'synthetic_{seed}', calibration_frame(FRAME_WIDTH, FRAME_HEIGHT, seed)))
         seed += 1
     return frames
 
@@ -217,8 +218,9 @@ def measure_reference_postprocess(count: int) -> Optional[dict]:
     from liver_landmarks.p2ilf_io import read_label_image
     from liver_landmarks.postprocess import PostProcessor
     from liver_landmarks.preprocess import resize_labels
+    from liver_landmarks_tools.support.data import P2ILF_IMAGES
 
-    for frame_path in sample_frame_paths():
+    for frame_path in sample_frame_paths(P2ILF_IMAGES):
         label_path = frame_path.parent.parent / 'labels' / f'{frame_path.stem}_GT.jpg'
         frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
         if not label_path.is_file() or frame is None:
@@ -240,7 +242,7 @@ def prepare_model_cards(architectures: Sequence[str], encoder: str, directory: P
                         trained: Sequence[Path] = ()) -> dict[str, tuple[Path, str]]:
     """Return ``{architecture: (card, 'trained' or 'random')}``: trained cards first."""
     from liver_landmarks.model.artifact import load_model_card
-    from liver_landmarks.testing import make_random_model_artifact
+    from liver_landmarks_tools.support.models import make_random_model_artifact
 
     cards = {}
     for card_path in trained:
@@ -309,7 +311,7 @@ def dds_node_command(card_path: Path, backend: str, device: str,
 
     ``parameters`` override the node's parameters file (``-p name:=value``).
     """
-    from liver_landmarks.ros.node_client import node_command
+    from liver_landmarks_tools.support.node_client import node_command
     return node_command(image_topic='/camera/image', parameters={
         'model_card': str(card_path), 'backend': backend, 'device': device,
         **(parameters or {})})
@@ -319,7 +321,7 @@ def run_dds_benchmarks(card_path: Path, backends: Sequence[str], device: str,
                        duration_s: float, rate_hz: float, work_dir: Path,
                        parameters: Optional[dict] = None, log=print) -> list[dict]:
     """Run the three-process DDS benchmark for each backend; failures are reported rows."""
-    from liver_landmarks.dds_bench import run_dds_benchmark
+    from liver_landmarks_tools.dds_bench import run_dds_benchmark
 
     rows = []
     for backend in backends:
