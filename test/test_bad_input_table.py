@@ -151,8 +151,8 @@ CASES = [
 
 def _feed_and_check_labels(node, client, offline, msg):
     """Hand ``msg`` to the callback; its labels must equal the offline pipeline's."""
-    before = node.health.counts()
-    node.on_image(_stamp(node, msg))
+    before = node.processor.health.counts()
+    node.processor.submit(_stamp(node, msg))
     counts = _wait_counts(node, lambda counts: _finished(counts) > _finished(before))
     assert counts['processed'] == before['processed'] + 1, counts
     stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
@@ -170,10 +170,10 @@ def _feed_and_check_labels(node, client, offline, msg):
 def test_refusals_are_logged_naming_the_reason(active_node, capfd):
     # First in the module: the log is throttled per reason, so this is the first refusal.
     node = active_node
-    node.on_image(_stamp(node, _raw(8, 6, 'yuv422', 16, 96)))
+    node.processor.submit(_stamp(node, _raw(8, 6, 'yuv422', 16, 96)))
     log = capfd.readouterr().err
     assert 'rejected frame (unsupported_encoding' in log
-    assert "image encoding 'yuv422' is not supported: publish one of" in log
+    assert "image encoding 'yuv422' cannot be segmented: publish one of rgb8" in log
 
 
 @pytest.mark.parametrize('case, make, reason', CASES, ids=[case for case, *_ in CASES])
@@ -184,15 +184,15 @@ def test_each_kind_is_refused_with_its_reason_or_processed_and_the_next_frame_ru
         for factory in (make if isinstance(make, list) else [make]):
             _feed_and_check_labels(node, client, offline, factory())
         return
-    before = node.health.counts()
-    node.on_image(_stamp(node, make()))  # raising here would be the bug this test is for
-    after = node.health.counts()
+    before = node.processor.health.counts()
+    node.processor.submit(_stamp(node, make()))  # raising here would be the bug this test is for
+    after = node.processor.health.counts()
     assert after['rejected'] == before['rejected'] + 1, case
     assert after.get(f'rejected.{reason}', 0) == before.get(f'rejected.{reason}', 0) + 1, \
         f'{case}: not counted as {reason}: {after}'
     assert after['received'] == before['received'] + 1
     done = _finished(after)
-    node.on_image(_stamp(node, _colour(64, 48, seed=4)))
+    node.processor.submit(_stamp(node, _colour(64, 48, seed=4)))
     assert _wait_counts(node, lambda counts: _finished(counts) > done)['processed'] \
         == after['processed'] + 1
 
@@ -249,10 +249,10 @@ def test_fuzzed_images_are_refused_with_a_reason_or_queued_with_their_exact_pixe
     msg = _stamp(node, Image(width=width, height=height, encoding=encoding, step=step,
                              is_bigendian=big_endian))
     msg.data = data
-    before = node.health.counts()
-    node.on_image(msg)
-    after = node.health.counts()
-    queued = node._slot.take(timeout=0.0)
+    before = node.processor.health.counts()
+    node.processor.submit(msg)
+    after = node.processor.health.counts()
+    queued = node.processor._slot.take(timeout=0.0)
     assert after['received'] == before['received'] + 1
     if queued is None:
         assert after['rejected'] == before['rejected'] + 1

@@ -208,6 +208,7 @@ BAD_INPUTS = [
     ('zero width', lambda: _image(0, 48, 'rgb8', 0, 0), 'zero_size'),
     ('zero height', lambda: _image(64, 0, 'rgb8', 192, 0), 'zero_size'),
     ('stale stamp', lambda: _colour(64, 48), 'stale'),
+    ('stamp an hour ahead', lambda: _colour(64, 48), 'future'),
     ('1x1', lambda: _colour(1, 1), None),
     ('all black', lambda: _colour(320, 240, value=0), None),
     ('all white', lambda: _colour(320, 240, value=255), None),
@@ -219,7 +220,7 @@ BAD_INPUTS = [
 
 
 def _counter(values, reason):
-    key = 'dropped_stale' if reason == 'stale' else f'rejected.{reason}'
+    key = f'dropped_{reason}' if reason in ('stale', 'future') else f'rejected.{reason}'
     return int(values.get(key, 0))
 
 
@@ -229,9 +230,9 @@ def test_bad_input_is_counted_and_the_next_good_frame_processed(client, node_pro
     before = _counter(_values_of(client.latest_status()), reason)
     msg = make()
     stamp = None
-    if reason == 'stale':
+    if reason in ('stale', 'future'):
         stamp = client.node.get_clock().now().to_msg()
-        stamp.sec -= 30
+        stamp.sec += -30 if reason == 'stale' else 3600
     bad_stamp = client.publish_raw(msg, stamp=stamp)
     if reason is None:
         outputs = client.wait_for_outputs(bad_stamp, keys=['labels', 'polylines'], timeout=60.0)
@@ -263,6 +264,7 @@ def test_bad_input_reasons_are_logged_by_name(node_process):
                    'data_too_long', 'zero_size'):
         assert f'rejected frame ({reason}' in log, reason
     assert 'older than max_frame_age_s' in log
+    assert 'ahead of this node clock' in log
     assert 'Traceback' not in log
 
 
@@ -283,6 +285,24 @@ def test_diagnostics_warn_when_input_stops_and_recover(client, node_process):
         assert float(values[f'{stage}_median_ms']) >= 0.0
         assert float(values[f'{stage}_p95_ms']) >= float(values[f'{stage}_median_ms'])
     assert values['backend'] == 'torch' and len(values['model_sha256']) == 64
+
+
+def test_a_stream_of_refused_frames_warns_naming_the_reason_then_errors(client, node_process):
+    refused = _image(64, 48, 'yuv422', 128, 128 * 48)
+    levels = {}
+    deadline = time.monotonic() + 60.0
+    while b'\x02' not in levels and time.monotonic() < deadline:
+        client.publish_raw(refused)
+        time.sleep(0.1)
+        status = client.latest_status()
+        levels.setdefault(status.level, status.message)
+    assert b'\x01' in levels and b'\x02' in levels, levels
+    for message in (levels[b'\x01'], levels[b'\x02']):
+        assert 'frames arrive on /camera/image but none was published' in message
+        assert "were rejected as unsupported_encoding ('yuv422')" in message
+    _send_and_receive(client, node_process, frame_of(160, 120), 'rgb8', keys=['polylines'])
+    assert client.wait_for_status(lambda values, status: status.level == b'\x00',
+                                  timeout=5.0) is not None
 
 
 def test_a_flood_processes_the_newest_frame_counts_drops_and_keeps_memory_flat(
@@ -338,6 +358,8 @@ def test_lifecycle_transitions_in_order(client, node_process, random_model_card)
     _send_and_receive(client, node_process, image, 'rgb8', keys=['polylines'])
     assert client.change_state('deactivate') and client.get_state() == 'inactive'
     assert client.change_state('inactive_shutdown') and client.get_state() == 'finalized'
+    finalized = client.wait_for_status(lambda values, status: True, timeout=5.0)
+    assert finalized.level == b'\x02' and finalized.message.startswith('finalized')
 
 
 def test_ctrl_c_ends_the_process_cleanly(node_process):
