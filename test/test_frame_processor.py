@@ -16,7 +16,7 @@ from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.ros.diagnostics import ERROR, OK, WARN
 from liver_landmarks.ros.frame_processor import (
     ERROR_AFTER_TIMEOUTS, FrameLimits, FrameProcessor, LOG_PERIOD_S, MAX_NAMED_ENCODINGS)
-from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+from liver_landmarks.ros.image_conversion import COLOUR_ENCODINGS, numpy_to_image_msg
 from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import pytest
@@ -176,14 +176,14 @@ def test_a_refused_stream_warns_naming_the_reason_then_errors(made, clock):
     assert processor.assess('/camera/image') == (OK, 'active: processing')
     for _ in range(10):
         clock.now += 0.5
-        processor.submit(_refused('yuv422'))
-    processor.submit(_refused('bayer_rggb8'))
+        processor.submit(_refused('32FC1'))
+    processor.submit(_refused('mono8'))
     level, message = processor.assess('/camera/image')
     assert level == WARN, message
-    assert "10 of the 11 frames lost since were rejected as unsupported_encoding ('yuv422')" \
+    assert "10 of the 11 frames lost since were rejected as unsupported_encoding ('32FC1')" \
         in message and 'none was published' in message
     clock.now += ERROR_AFTER_TIMEOUTS * 2.0
-    processor.submit(_refused('yuv422'))
+    processor.submit(_refused('32FC1'))
     assert processor.assess('/camera/image')[0] == ERROR
     processor.submit(_frame())
     _wait_processed(processor, 1)
@@ -210,7 +210,7 @@ def test_a_model_too_slow_for_the_stream_is_named(made, clock):
 
 def test_refusals_name_each_encoding_once_and_advise_what_works(made):
     processor, _, lines = made
-    refused = ('yuv422', 'bayer_rggb8', 'mono8', '32FC1', 'RGB8')
+    refused = ('32FC1', '8SC3', 'mono8', 'jpeg', 'RGB8')
     for _ in range(50):
         for encoding in refused:
             processor.submit(_refused(encoding))
@@ -219,8 +219,10 @@ def test_refusals_name_each_encoding_once_and_advise_what_works(made):
     for encoding in refused:
         assert sum(f'{encoding!r}' in line for line in lines) == 1, encoding
     advised = lines[0].rpartition('publish one of ')[2].split(', ')
-    assert advised and 'mono8' not in advised
-    for index, encoding in enumerate(advised):
+    assert set(advised) == set(COLOUR_ENCODINGS) and 'mono8' not in advised
+    packed = [encoding for encoding in advised if encoding in ('rgb8', 'bgr8', 'rgba8', 'bgra8')]
+    assert len(packed) == 4
+    for index, encoding in enumerate(packed):
         processor.submit(_frame(encoding))
         assert _wait_processed(processor, index + 1)['processed'] == index + 1
 
