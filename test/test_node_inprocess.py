@@ -13,9 +13,9 @@ import time
 
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessor
-from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 from liver_landmarks.ros import segmentation_node
 from liver_landmarks.ros.frame_processor import load_pipeline, LOG_PERIOD_S
+from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 from liver_landmarks.ros.node_client import NodeClient
 from liver_landmarks.ros.segmentation_node import make_executor, SegmentationNode
 from liver_landmarks.testing import synthetic_frame

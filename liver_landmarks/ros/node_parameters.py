@@ -128,7 +128,7 @@ START_UP_PARAMETERS = ('autostart',)
 def _markdown_value(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
-    return f"`{value!r}`" if isinstance(value, str) else str(value)
+    return f'`{value!r}`' if isinstance(value, str) else str(value)
 
 
 def parameters_table() -> str:
@@ -255,7 +255,8 @@ def refuse_mistyped_command_line_values(argv):
     The error says how to write the value. rclpy refuses some of these at start-up,
     but when the value comes on top of a ``--params-file`` that sets the same name, rcl
     silently keeps the file's value for others (``-p sample_step_px:=coarse``,
-    ``-p autostart:=7``), so the node would run with a setting the user did not ask for. Values are read as YAML, as rcl reads them.
+    ``-p autostart:=7``), so the node would run with a setting the user did not ask for.
+    Values are read as YAML, as rcl reads them.
     """
     import yaml
 
