@@ -12,6 +12,7 @@ from liver_landmarks.ros.messages import (
     build_output_messages, cloud_to_polylines, MASK_KEYS, OUTPUT_KEYS, polylines_to_cloud)
 import numpy as np
 import pytest
+from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
@@ -127,3 +128,20 @@ def test_overlay_is_an_rgb8_image_of_the_frame_size(real_result):
     assert encoding == 'rgb8' and overlay.shape == (HEIGHT, WIDTH, 3)
     ridge_pixels = real_result.labels == Landmark.RIDGE
     assert not np.array_equal(overlay[ridge_pixels], frame[ridge_pixels])
+
+
+def test_messages_survive_serialisation_unchanged(real_result):
+    # Fields are filled without copies or per-field setters: what goes on the wire must
+    # still be exactly what the setters would have stored.
+    frame = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
+    messages = build_output_messages(_header(), frame, real_result, set(OUTPUT_KEYS))
+    for key, message in messages.items():
+        copy = deserialize_message(serialize_message(message), type(message))
+        assert copy == message, key
+    labels, _ = image_msg_to_numpy(deserialize_message(
+        serialize_message(messages['labels']), type(messages['labels'])))
+    np.testing.assert_array_equal(labels, real_result.labels)
+    mask_msg = messages['ridge/mask']
+    assert len(mask_msg.data) == mask_msg.step * mask_msg.height == HEIGHT * WIDTH
+    strip = messages['markers'].markers[1]
+    assert all(type(point.x) is float and point.z == 0.0 for point in strip.points)

@@ -4,8 +4,8 @@
 
 import cv2
 from liver_landmarks.preprocess import (
-    IMAGENET_MEAN, IMAGENET_STD, Preprocessor, resize_image, resize_labels, scale_factors,
-    scale_points)
+    IMAGENET_MEAN, IMAGENET_STD, Preprocessor, resize_image, resize_labels)
+from liver_landmarks.testing import synthetic_frame
 import numpy as np
 import pytest
 
@@ -66,13 +66,37 @@ def test_unknown_channel_order_is_refused():
         Preprocessor()(np.zeros((8, 8, 3), np.uint8), 'rgba')
 
 
-def test_shrinking_averages_so_thin_lines_survive():
-    # One-pixel lines every third column, shrunk 3x: area averaging keeps a third of
-    # their brightness everywhere; point sampling could miss them entirely.
-    frame = np.zeros((960, 1248, 3), dtype=np.uint8)
+@pytest.mark.parametrize('height, width', [(960, 1248), (1080, 1920), (2160, 3840)])
+def test_shrinking_averages_so_thin_lines_survive(height, width):
+    # One-pixel lines every third column: averaging keeps their brightness (a third of
+    # 255 overall) and leaves none of them out; point sampling could miss them entirely.
+    frame = np.zeros((height, width, 3), dtype=np.uint8)
     frame[:, 0::3] = 255
     small = resize_image(frame, 416, 320)
-    np.testing.assert_allclose(small.astype(float), 85.0, atol=1.0)
+    assert small.shape == (320, 416, 3)
+    assert abs(small.mean() - 85.0) < 1.5
+    assert small.min() >= 40
+
+
+@pytest.mark.parametrize('height, width', [(1080, 1920), (720, 1280), (1081, 1919), (640, 832)])
+def test_shrinking_matches_one_step_area_averaging_on_frames(height, width):
+    frame = synthetic_frame(width, height, seed=4)
+    one_step = cv2.resize(frame, (416, 320), interpolation=cv2.INTER_AREA).astype(int)
+    difference = np.abs(resize_image(frame, 416, 320).astype(int) - one_step)
+    assert difference.mean() < 1.0 and np.percentile(difference, 99) <= 4
+
+
+@pytest.mark.parametrize('layout', ['padded rows', 'reversed channels', 'alpha sliced off'])
+def test_strided_frames_resize_like_contiguous_ones(layout):
+    frame = synthetic_frame(640, 480, seed=5)
+    if layout == 'padded rows':
+        view = np.pad(frame, ((0, 0), (0, 7), (0, 0)))[:, :640]
+    elif layout == 'reversed channels':
+        view, frame = frame[:, :, ::-1], np.ascontiguousarray(frame[:, :, ::-1])
+    else:
+        view = np.concatenate([frame, np.zeros((480, 640, 1), np.uint8)], axis=2)[:, :, :3]
+    np.testing.assert_array_equal(resize_image(view, 416, 320), resize_image(frame, 416, 320))
+    np.testing.assert_array_equal(Preprocessor()(view), Preprocessor()(frame))
 
 
 def test_enlarging_interpolates_smoothly():
@@ -92,13 +116,3 @@ def test_label_resizing_never_blends_ids():
     np.testing.assert_array_equal(full, cv2.resize(ids, (1920, 1080),
                                                    interpolation=cv2.INTER_NEAREST))
     assert Preprocessor().labels_to_frame(ids, (1080, 1920, 3)).shape == (1080, 1920)
-
-
-def test_points_map_pixel_centres_between_sizes():
-    assert scale_factors((320, 416), (1080, 1920)) == (1920 / 416, 1080 / 320)
-    corners = np.array([[-0.5, -0.5], [415.5, 319.5]], dtype=np.float32)
-    np.testing.assert_allclose(scale_points(corners, (320, 416), (1080, 1920)),
-                               [[-0.5, -0.5], [1919.5, 1079.5]], atol=1e-3)
-    points = np.random.default_rng(3).uniform(0, 400, (20, 2)).astype(np.float32)
-    there = scale_points(points, (320, 416), (1080, 1920))
-    np.testing.assert_allclose(scale_points(there, (1080, 1920), (320, 416)), points, atol=1e-3)

@@ -6,11 +6,13 @@ Every output carries the input image's header, so a consumer pairs them by stamp
 Output keys are the topic names below the node's private namespace (``~/labels``...).
 """
 
+import cv2
 from geometry_msgs.msg import Point
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark, LANDMARKS
-from liver_landmarks.ros.image_conversion import bytes_to_uint8_array, numpy_to_image_msg
+from liver_landmarks.ros.image_conversion import (
+    bytes_to_uint8_array, new_message, numpy_to_image_msg, wrap_image_msg, zeroed_uint8_array)
 import numpy as np
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from visualization_msgs.msg import Marker, MarkerArray
 
 #: Output key -> ROS message type name, in publishing order.
@@ -64,7 +66,7 @@ def polylines_to_cloud(header, polylines) -> PointCloud2:
         chunk['landmark'] = int(landmark)
         chunk['polyline'] = index
         start += len(points)
-    msg = PointCloud2()
+    msg = new_message(PointCloud2)
     msg.header = header
     msg.height = 1
     msg.width = len(cloud_points)
@@ -106,6 +108,31 @@ def cloud_to_polylines(msg) -> dict:
     return polylines
 
 
+#: Slot layouts of ``geometry_msgs/Point`` that :func:`_points` fills directly.
+_POINT_SLOTS = (['_x', '_y', '_z'], ['_x', '_y', '_z', '_check_fields'])
+
+
+def _points(points: np.ndarray) -> list:
+    """Return ``Point`` messages for (N, 2) (x, y) coordinates, z = 0.
+
+    Polylines have hundreds of points and the generated constructor runs a setter per
+    field; where the class has the known slot layout the slots are filled directly with
+    what the setters would store (plain floats), else the constructor is used.
+    """
+    coordinates = points.astype(np.float64).tolist()
+    if list(getattr(Point, '__slots__', ())) not in _POINT_SLOTS:
+        return [Point(x=x, y=y) for x, y in coordinates]
+    check_fields = '_check_fields' in Point.__slots__
+    made = []
+    for x, y in coordinates:
+        point = Point.__new__(Point)
+        point._x, point._y, point._z = x, y, 0.0
+        if check_fields:
+            point._check_fields = False
+        made.append(point)
+    return made
+
+
 def polylines_to_markers(header, polylines) -> MarkerArray:
     """One ``LINE_STRIP`` per polyline (``ns`` = landmark name), after a ``DELETEALL``.
 
@@ -130,9 +157,23 @@ def polylines_to_markers(header, polylines) -> MarkerArray:
         red, green, blue = COLOURS_RGB[landmark]
         marker.color.r, marker.color.g, marker.color.b = red / 255.0, green / 255.0, blue / 255.0
         marker.color.a = 1.0
-        marker.points = [Point(x=float(x), y=float(y), z=0.0) for x, y in points]
+        marker.points = _points(points)
         markers.append(marker)
     return MarkerArray(markers=markers)
+
+
+def landmark_mask_msg(labels: np.ndarray, landmark: Landmark, header) -> Image:
+    """Build the mono8 mask of one landmark (255 where ``labels`` holds its id, else 0).
+
+    The comparison writes straight into the message's buffer: one pass, no copies.
+    """
+    height, width = labels.shape
+    buffer, pixels = zeroed_uint8_array(height * width)
+    pixels = pixels.reshape(height, width)
+    written = cv2.compare(np.ascontiguousarray(labels), int(landmark), cv2.CMP_EQ, dst=pixels)
+    if written is not pixels:  # OpenCV allocated its own output: bring it into the message
+        pixels[...] = written
+    return wrap_image_msg(buffer, height, width, 'mono8', header)
 
 
 def build_output_messages(header, frame_rgb, result, wanted) -> dict:
@@ -150,8 +191,7 @@ def build_output_messages(header, frame_rgb, result, wanted) -> dict:
         messages['labels'] = numpy_to_image_msg(labels, 'mono8', header)
     for key, landmark in MASK_KEYS.items():
         if key in wanted:
-            mask = np.where(labels == int(landmark), np.uint8(255), np.uint8(0))
-            messages[key] = numpy_to_image_msg(mask, 'mono8', header)
+            messages[key] = landmark_mask_msg(labels, landmark, header)
     if 'polylines' in wanted:
         messages['polylines'] = polylines_to_cloud(header, result.polylines)
     if 'markers' in wanted:
