@@ -3,7 +3,9 @@
 """The segmentation node's engine, without ROS: frames in, finished outputs out.
 
 A frame's route: the node's subscription callback hands the message to
-:meth:`FrameProcessor.submit`, which decodes it (a zero-copy view), checks its stamp and
+:meth:`FrameProcessor.submit` (``sensor_msgs/Image``) or
+:meth:`FrameProcessor.submit_compressed` (``sensor_msgs/CompressedImage``), which decodes
+it (a zero-copy view where the encoding allows), checks its stamp and
 puts it in a :class:`~liver_landmarks.ros.frame_queue.NewestFrameSlot`; the worker
 thread takes the newest frame, checks its stamp again, runs the
 :class:`~liver_landmarks.pipeline.Pipeline` and hands the result to the one ``publish``
@@ -24,7 +26,7 @@ from liver_landmarks.pipeline import Pipeline, StageError
 from liver_landmarks.ros.diagnostics import ERROR, NodeHealth, OK, WARN
 from liver_landmarks.ros.frame_queue import FrameWorker, NewestFrameSlot
 from liver_landmarks.ros.image_conversion import (
-    COLOUR_ENCODINGS, decode_colour_frame, ImageFormatError)
+    decode_colour_frame, decode_compressed_frame, ImageFormatError)
 import numpy as np
 
 #: Seconds between two log lines about the same kind of event.
@@ -34,8 +36,8 @@ LOG_PERIOD_S = 5.0
 MAX_NAMED_ENCODINGS = 32
 #: Health turns from WARN to ERROR after this many ``input_timeout_s`` without output.
 ERROR_AFTER_TIMEOUTS = 5.0
-#: Refusal reasons about the encoding, whose advice is what this node takes.
-_ENCODING_REASONS = ('unsupported_encoding', 'not_colour')
+#: Refusal reasons about the encoding or format: each one refused is named in the log.
+_ENCODING_REASONS = ('unsupported_encoding', 'not_colour', 'unsupported_compressed_format')
 
 
 @dataclass(frozen=True)
@@ -150,13 +152,20 @@ class FrameProcessor:
         Runs on the executor thread and never raises for bad input: a refused frame is
         counted under its reason and logged (throttled).
         """
+        self._accept(msg, msg.encoding, lambda: decode_colour_frame(
+            msg.width, msg.height, msg.encoding, msg.step, msg.is_bigendian, msg.data))
+
+    def submit_compressed(self, msg):
+        """Decode and check one ``sensor_msgs/CompressedImage``-like message (JPEG or PNG)."""
+        self._accept(msg, msg.format, lambda: decode_compressed_frame(msg.format, msg.data))
+
+    def _accept(self, msg, encoding, decode):
         self.health.frame_received()
         started = time.perf_counter()
         try:
-            frame, channel_order = decode_colour_frame(
-                msg.width, msg.height, msg.encoding, msg.step, msg.is_bigendian, msg.data)
+            frame, channel_order = decode()
         except ImageFormatError as error:
-            self._refuse(msg.encoding, error)
+            self._refuse(encoding, error)
             return
         decode_ms = (time.perf_counter() - started) * 1000.0
         if self._dropped_by_stamp(msg):
@@ -205,19 +214,14 @@ class FrameProcessor:
 
     def _refuse(self, encoding, error: ImageFormatError):
         reason = error.reason
-        encoding_reason = reason in _ENCODING_REASONS
-        count = self.health.frame_rejected(reason, repr(encoding) if encoding_reason else '')
+        named = reason in _ENCODING_REASONS
+        count = self.health.frame_rejected(reason, repr(encoding) if named else '')
         kind = reason
-        if encoding_reason:
-            advice = (f'image encoding {encoding!r} cannot be segmented: publish one of '
-                      f'{", ".join(COLOUR_ENCODINGS)}')
-            known = encoding in self._named_encodings
-            if known or len(self._named_encodings) < MAX_NAMED_ENCODINGS:
-                self._named_encodings.add(encoding)
-                kind = f'{reason} {encoding!r}'
-        else:
-            advice = str(error)
-        self.log(kind, 'warning', f'rejected frame ({reason}, {count} so far): {advice}')
+        if named and (encoding in self._named_encodings
+                      or len(self._named_encodings) < MAX_NAMED_ENCODINGS):
+            self._named_encodings.add(encoding)
+            kind = f'{reason} {encoding!r}'
+        self.log(kind, 'warning', f'rejected frame ({reason}, {count} so far): {error}')
 
     def _failed(self, error: BaseException):
         stage = error.stage if isinstance(error, StageError) else 'processing'

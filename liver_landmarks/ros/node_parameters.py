@@ -18,6 +18,8 @@ from rcl_interfaces.msg import (
 BACKENDS = ('auto', 'torch', 'openvino', 'tensorrt')
 DEVICES = ('auto', 'cpu', 'cuda')
 RELIABILITIES = ('best_effort', 'reliable')
+#: How frames arrive, named as image_transport names its plugins.
+IMAGE_TRANSPORTS = ('raw', 'compressed')
 
 #: Where the node's parameters live in a source checkout and in an installed share dir.
 PARAMS_FILE = 'config/segment.yaml'
@@ -90,6 +92,10 @@ NODE_PARAMETERS = (
     ParameterSpec('input_reliability', 'best_effort', 'Reliability of the image subscription; '
                   'best_effort matches both reliable and best-effort publishers.',
                   choices=RELIABILITIES, read_only=True),
+    ParameterSpec('image_transport', 'raw', 'How frames arrive: raw subscribes to image '
+                  '(sensor_msgs/Image); compressed to image + /compressed, remapped name '
+                  "included (sensor_msgs/CompressedImage, JPEG or PNG as image_transport's "
+                  'compressed plugin sends them).', choices=IMAGE_TRANSPORTS, read_only=True),
     ParameterSpec('max_frame_age_s', 1.0, 'Frames whose header stamp is older than this '
                   '(node clock, so use_sim_time works) are dropped and counted; 0 disables.',
                   minimum=0.0, maximum=3600.0),
@@ -187,6 +193,7 @@ class NodeSettings:
     backend: str
     device: str
     input_reliability: str
+    image_transport: str
     max_frame_age_s: float
     max_future_stamp_s: float
     input_timeout_s: float
@@ -284,6 +291,7 @@ def read_settings(values: dict) -> NodeSettings:
         model_card=resolve_model_card(values['model_card']),
         backend=values['backend'], device=values['device'],
         input_reliability=values['input_reliability'],
+        image_transport=values['image_transport'],
         max_frame_age_s=float(values['max_frame_age_s']),
         max_future_stamp_s=float(values['max_future_stamp_s']),
         input_timeout_s=float(values['input_timeout_s']),

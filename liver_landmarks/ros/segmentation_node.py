@@ -40,14 +40,13 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNodeMixin, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image, PointCloud2
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 NODE_NAME = 'segmentation_node'
-INPUT_TYPE = 'sensor_msgs/msg/Image'
 #: Outputs built for every processed frame; the others only while someone subscribes.
 ALWAYS_BUILT = ('labels', 'polylines')
-_MESSAGE_CLASSES = {INPUT_TYPE: Image, 'sensor_msgs/msg/PointCloud2': PointCloud2,
+_MESSAGE_CLASSES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/PointCloud2': PointCloud2,
                     'visualization_msgs/msg/MarkerArray': MarkerArray}
 DIAGNOSTICS_PERIOD_S = 1.0
 
@@ -152,10 +151,15 @@ class SegmentationNode(LifecycleNodeMixin, Node):
         return TransitionCallbackReturn.FAILURE
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        """Start the processor's worker and subscribe to ``image``."""
+        """Start the processor's worker and subscribe to ``image`` (or its compressed topic)."""
         self.processor.start()
+        compressed = self.settings.image_transport == 'compressed'
+        # As image_transport names it: the compressed topic hangs below the remapped image.
+        topic = self.resolve_topic_name('image') + '/compressed' if compressed else 'image'
         self._subscription = self.create_subscription(
-            Image, 'image', self.processor.submit, input_qos(self.settings.input_reliability))
+            CompressedImage if compressed else Image, topic,
+            self.processor.submit_compressed if compressed else self.processor.submit,
+            input_qos(self.settings.input_reliability))
         self.get_logger().info(f'active: segmenting {self._subscription.topic_name}')
         return super().on_activate(state)
 
@@ -248,15 +252,23 @@ class SegmentationNode(LifecycleNodeMixin, Node):
 
     def _check_input_types(self, topic: str, level, message: str):
         """When no frame arrives, say so if the topic's publishers send another type."""
-        wrong = sorted({f'{info.topic_type} (from {info.node_namespace.rstrip("/")}/'
-                        f'{info.node_name})' for info in self.get_publishers_info_by_topic(topic)
-                        if info.topic_type != INPUT_TYPE})
+        wanted = f'sensor_msgs/msg/{self._subscription.msg_type.__name__}'
+        wrong = sorted({info.topic_type + _publisher_name(info)
+                        for info in self.get_publishers_info_by_topic(topic)
+                        if info.topic_type != wanted})
         if not wrong:
             return level, message
-        message = (f'{topic} carries {", ".join(wrong)}, but this node takes {INPUT_TYPE}: '
-                   'remap image to a sensor_msgs/msg/Image topic; ' + message)
+        message = (f'{topic} carries {", ".join(wrong)}, but this node takes {wanted} there '
+                   '(image_transport parameter, remapping of image); ' + message)
         self._log('wrong input type', 'error', message)
         return ERROR, message
+
+
+def _publisher_name(info) -> str:
+    """Return ' (from /ns/node)', or '' while discovery has not yet named the node."""
+    if info.node_name.startswith('_NODE_NAME_UNKNOWN'):
+        return ''
+    return f' (from {info.node_namespace.rstrip("/")}/{info.node_name})'
 
 
 def make_executor(context=None) -> MultiThreadedExecutor:
