@@ -39,12 +39,12 @@ def missing_launch_system() -> str:
             return (f'{module} is not importable: install the launch wheels (scripts/setup.sh '
                     'does when ../shared/wheels/ros2_launch_cli exists) or source a ROS 2 '
                     'distro')
-    if not _command('colcon'):
+    if not command('colcon'):
         return 'colcon is not installed (pip install colcon-common-extensions)'
     return ''
 
 
-def _command(name: str) -> str:
+def command(name: str) -> str:
     local = _BIN / name
     return str(local) if local.is_file() else (shutil.which(name) or '')
 
@@ -62,7 +62,7 @@ def colcon_install() -> Path:
     # The wheels keep their ament index in the venv; a distro's setup.bash sets this.
     os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
     build = subprocess.run(
-        [_command('colcon'), '--log-base', str(workspace / 'log'), 'build',
+        [command('colcon'), '--log-base', str(workspace / 'log'), 'build',
          '--base-paths', str(REPO_ROOT), '--packages-select', 'liver_landmarks',
          '--build-base', str(workspace / 'build'), '--install-base', str(workspace / 'install')],
         cwd=workspace, capture_output=True, text=True, timeout=600)
@@ -132,10 +132,10 @@ def ros2(*arguments, timeout: float = 60.0) -> subprocess.CompletedProcess:
     ``--no-daemon`` keeps the test from leaving a ``_ros2_daemon`` behind; the spin
     time gives this fresh participant time to discover the node.
     """
-    command = [_command('ros2'), *arguments]
+    typed = [command('ros2'), *arguments]
     if arguments[0] in ('param', 'lifecycle', 'node', 'service'):
-        command += ['--no-daemon', '--spin-time', '5']
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        typed += ['--no-daemon', '--spin-time', '5']
+    return subprocess.run(typed, capture_output=True, text=True, timeout=timeout)
 
 
 def publish_until_answered(client, image, keys, attempts: int = 4, timeout: float = 30.0):
