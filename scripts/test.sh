@@ -58,9 +58,14 @@ case $distro in
         python="$root/.venv-jazzy/bin/python"
         # The package runs from this checkout (the Kilted .venv holds the editable install).
         export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-        if [ $# -eq 0 ]; then
+        # Without a test path among the arguments, run the ROS-facing tests with them.
+        names_tests=0
+        for argument in "$@"; do
+            [ -e "${argument%%::*}" ] && names_tests=1
+        done
+        if [ "$names_tests" = 0 ]; then
             mapfile -t selected < <(ros_facing_tests)
-            set -- "${selected[@]}"
+            set -- "${selected[@]}" "$@"
         fi
         ;;
     *)
