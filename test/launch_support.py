@@ -99,6 +99,21 @@ def include_installed(name: str, **arguments):
                                     launch_arguments=arguments.items())
 
 
+def test_description(*actions):
+    """Return a launch_testing description: ``actions``, then ReadyToTest.
+
+    Launch escalates its Ctrl-C to SIGTERM and SIGKILL after 5 s each; on a loaded
+    two-core runner a node still finishing a full-HD frame and unloading torch needs
+    longer, and a killed node would hide whether its own shutdown is clean.
+    """
+    from launch import LaunchDescription
+    from launch.actions import SetLaunchConfiguration
+    import launch_testing.actions
+
+    return LaunchDescription([SetLaunchConfiguration('sigterm_timeout', '30'), *actions,
+                              launch_testing.actions.ReadyToTest()])
+
+
 def installed_launch_file(name: str) -> str:
     """Path of a launch file in the colcon install's share folder."""
     from ament_index_python.packages import get_package_share_directory

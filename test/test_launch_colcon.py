@@ -20,7 +20,7 @@ SELECTED = ('test/test_copyright.py', 'test/test_xmllint.py')
 
 @pytest.fixture(scope='module')
 def workspace():
-    """The colcon workspace of the session's build (build/, install/, log/)."""
+    """Return the colcon workspace of the session's build (build/, install/, log/)."""
     if not launch_support.command('colcon'):
         pytest.skip('colcon is not installed (pip install colcon-common-extensions)')
     return launch_support.colcon_install().parent

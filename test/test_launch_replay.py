@@ -18,9 +18,7 @@ launch_testing = pytest.importorskip(
     'launch_testing', reason='the launch wheels (or a ROS 2 distro) are not installed: '
     'scripts/setup.sh installs them from ../shared/wheels/ros2_launch_cli')
 
-from launch import LaunchDescription  # noqa: E402, I100 - after the skip
-import launch_support  # noqa: E402
-import launch_testing.actions  # noqa: E402
+import launch_support  # noqa: E402, I100 - after the skip
 import launch_testing.asserts  # noqa: E402
 from liver_landmarks.ros.node_client import NodeClient  # noqa: E402
 from rosbags.highlevel import AnyReader  # noqa: E402
@@ -53,7 +51,7 @@ def generate_test_description():
     replay = launch_support.include_installed(
         'replay.launch.py', bag=bag, model_card=str(launch_support.random_model_card()),
         backend='torch')
-    return LaunchDescription([replay, launch_testing.actions.ReadyToTest()]), {'bag': bag}
+    return launch_support.test_description(replay), {'bag': bag}
 
 
 class TestReplayLaunch(unittest.TestCase):

@@ -16,9 +16,7 @@ launch_testing = pytest.importorskip(
     'launch_testing', reason='the launch wheels (or a ROS 2 distro) are not installed: '
     'scripts/setup.sh installs them from ../shared/wheels/ros2_launch_cli')
 
-from launch import LaunchDescription  # noqa: E402, I100 - after the skip
-import launch_support  # noqa: E402
-import launch_testing.actions  # noqa: E402
+import launch_support  # noqa: E402, I100 - after the skip
 import launch_testing.asserts  # noqa: E402
 from liver_landmarks.ros.messages import cloud_to_polylines  # noqa: E402
 from liver_landmarks.ros.node_client import NodeClient  # noqa: E402
@@ -36,7 +34,7 @@ def generate_test_description():
     segment = launch_support.include_installed(
         'segment.launch.py', model_card=str(launch_support.random_model_card()),
         backend='torch', image_topic=IMAGE_TOPIC)
-    return LaunchDescription([segment, launch_testing.actions.ReadyToTest()]), {}
+    return launch_support.test_description(segment), {}
 
 
 class TestSegmentLaunch(unittest.TestCase):

@@ -15,9 +15,7 @@ launch_testing = pytest.importorskip(
     'launch_testing', reason='the launch wheels (or a ROS 2 distro) are not installed: '
     'scripts/setup.sh installs them from ../shared/wheels/ros2_launch_cli')
 
-from launch import LaunchDescription  # noqa: E402, I100 - after the skip
-import launch_support  # noqa: E402
-import launch_testing.actions  # noqa: E402
+import launch_support  # noqa: E402, I100 - after the skip
 import launch_testing.asserts  # noqa: E402
 from liver_landmarks.ros.node_client import NodeClient  # noqa: E402
 
@@ -33,7 +31,7 @@ def generate_test_description():
     stereo = launch_support.include_installed(
         'stereo.launch.py', model_card=str(launch_support.random_model_card()),
         backend='torch')
-    return LaunchDescription([stereo, launch_testing.actions.ReadyToTest()]), {}
+    return launch_support.test_description(stereo), {}
 
 
 class TestStereoLaunch(unittest.TestCase):
