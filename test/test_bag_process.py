@@ -93,7 +93,7 @@ def test_process_round_trip_matches_the_offline_pipeline(tmp_path, pipeline, sto
     assert (summary.frames, summary.processed, summary.rejected) == (4, 4, {})
     assert summary.image_topic == '/camera/image' and not summary.interrupted
     assert set(summary.stage_percentiles()) == {'decode', 'preprocess', 'inference',
-                                                'postprocess', 'write'}
+                                                'postprocess', 'publish'}
 
     inputs = messages_by_topic(source)['/camera/image']
     outputs = messages_by_topic(tmp_path / 'out')

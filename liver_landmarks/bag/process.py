@@ -23,6 +23,7 @@ from liver_landmarks.bag.storage import (BagWriteError, check_writable, COMPRESS
                                          invalid_topic_names, message_class,
                                          MessagePosition, normalise_type_name, OutputBag,
                                          read_messages, topic_counts, UndecodableMessage)
+from liver_landmarks.pipeline import PIPELINE_STAGES, STAGES, StageError
 from liver_landmarks.ros.image_conversion import (decode_colour_frame, decode_compressed_frame,
                                                   ImageFormatError)
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES
@@ -30,8 +31,6 @@ import numpy as np
 from rclpy.serialization import serialize_message
 
 DEFAULT_NODE_NAME = '/segmentation_node'
-#: Stages timed per frame, in order: the node's stages with ``publish`` -> ``write``.
-STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'write')
 #: Exit status of ``bag process`` (and ``info --check``, ``replay``) that ran to the end
 #: but skipped messages that do not deserialize; 1 is kept for frames the pipeline failed,
 #: 2 for errors that stopped the command, 130 for Ctrl-C.
@@ -234,7 +233,7 @@ class BagProcessor:
                 if analysed is not None:
                     tick = time.perf_counter()
                     self._write_outputs(output, outputs_out, image.header, message, *analysed)
-                    self.summary.stage_ms['write'].append((time.perf_counter() - tick) * 1e3)
+                    self.summary.stage_ms['publish'].append((time.perf_counter() - tick) * 1e3)
                 output.commit()
                 if analysed is not None and self.options.p2ilf_json_dir is not None:
                     write_frame_json(self.options.p2ilf_json_dir, message.index, image.header,
@@ -291,15 +290,16 @@ class BagProcessor:
         try:
             result = self.pipeline(frame, channel_order=channel_order)
         except Exception as error:  # noqa: BLE001 - one bad frame must not end the run
-            self._count(self.summary.failed, self.summary.first_failure,
-                        type(error).__name__, f'{error} (first at image #{index})')
+            kind = (f'{error.stage}: {error.kind}' if isinstance(error, StageError)
+                    else type(error).__name__)
+            self._count(self.summary.failed, self.summary.first_failure, kind,
+                        f'{error} (first at image #{index})')
             return None
-        for stage in ('preprocess', 'inference', 'postprocess'):
+        for stage in PIPELINE_STAGES:
             if stage in result.timings_ms:
                 self.summary.stage_ms[stage].append(float(result.timings_ms[stage]))
         self.summary.processed += 1
-        frame_rgb = frame if channel_order == 'rgb' else frame[:, :, ::-1]
-        return frame_rgb, result.result
+        return result.frame_rgb, result.result
 
     def _write_outputs(self, output, connections, header, message, frame_rgb, result):
         """Write one frame's output messages at the input's log time."""
