@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         'evaluate', help='evaluation report of one or more models',
-        description='Score models on a dataset split before and after post-processing; '
-                    'write results.md, results.csv, results.json and figures.')
+        description='Score models on a dataset split before and after post-processing, at '
+                    "the ground truth's resolution; write results.md, results.csv, "
+                    'results.json and figures.')
     _add_recipe_arguments(evaluate)
     evaluate.add_argument('--model', dest='models', action='append', required=True,
                           metavar='LABEL=PATH',
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                'e.g. init=runs/l3d/version_0/checkpoints/best.ckpt (repeatable)')
     evaluate.add_argument('--split', default='val',
                           help="dataset split: 'val' (the recipe's validation split), "
-                               "'train', or 'test' (held-out synthetic frames)")
+                               "'train', or 'test' (P2ILF: the test patients; synthetic: "
+                               'held-out frames)')
     evaluate.add_argument('--out', type=Path, required=True, help='report folder')
     evaluate.add_argument('--run', dest='runs', action='append', default=[], type=Path,
                           help='training run folder whose metrics.csv to plot (repeatable)')

@@ -181,9 +181,21 @@ def train(config: dict, resume=None, run_dir=None) -> TrainResult:
     return result
 
 
+#: Recipe keys that do not change what a run learns, left out of :func:`run_key`.
+_KEYLESS = {'name': None, 'output': None, 'export': None,
+            'data': ('cache_dir', 'num_workers'),
+            'trainer': ('progress_bar', 'log_every_n_steps')}
+
+
 def run_key(config: dict) -> str:
-    """Return a short hash of what a run trains: the recipe without its name and output dir."""
-    recipe = {key: value for key, value in config.items() if key not in ('name', 'output')}
+    """Return a short hash of what a run trains: the recipe without names, folders, logging."""
+    recipe = {}
+    for key, value in config.items():
+        if key in _KEYLESS and _KEYLESS[key] is None:
+            continue
+        if key in _KEYLESS:
+            value = {name: item for name, item in value.items() if name not in _KEYLESS[key]}
+        recipe[key] = value
     text = json.dumps(recipe, sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]
 

@@ -189,3 +189,16 @@ def test_table3_asks_for_yes_when_large(tmp_path, capsys):
     assert main(arguments) == USAGE_ERROR
     captured = capsys.readouterr()
     assert '5635 trials' in captured.out and '--yes' in captured.err
+
+
+def test_run_key_follows_what_a_run_learns():
+    from liver_landmarks_training.train import run_key
+    recipe = load_config(CONFIGS / 'l3d_pretrain.yaml')
+    elsewhere = load_config(CONFIGS / 'l3d_pretrain.yaml', [
+        'name=other', 'output.dir=/elsewhere', 'data.cache_dir=/tmp/cache',
+        'trainer.progress_bar=false'])
+    assert run_key(recipe) == run_key(elsewhere)
+    for override in ('optim.lr=1e-3', 'loss.class_weights=log', 'data.root=/data/other',
+                     'seed=1'):
+        assert run_key(load_config(CONFIGS / 'l3d_pretrain.yaml', [override])) != run_key(
+            recipe), override
