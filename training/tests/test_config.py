@@ -5,7 +5,7 @@
 from conftest import CONFIGS
 from liver_landmarks.model import ARCHITECTURES
 from liver_landmarks_training.cli import build_parser, main, USAGE_ERROR
-from liver_landmarks_training.config import ConfigError, DEFAULTS, load_config
+from liver_landmarks_training.config import ConfigError, DEFAULTS, load_config, load_recipe, Recipe
 from liver_landmarks_training.sweep import load_sweep
 import pytest
 
@@ -114,3 +114,23 @@ def test_missing_paths_give_one_line_and_exit_2(argv, capsys, tmp_path, monkeypa
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith('error: ')
     assert 'no_such' in error[0] or 'missing_recipe' in error[0]
+
+
+@pytest.mark.parametrize('override, message', [
+    ('optim.lr=fast', "'optim.lr' must be float"),
+    ('optim.batch_size=8.5', "'optim.batch_size' must be int"),
+    ('loss.include_background=maybe', "'loss.include_background' must be bool"),
+    ('data.test_patients=4', "'data.test_patients' must be list"),
+])
+def test_recipe_schema_is_typed(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides=[override])
+
+
+def test_typed_recipe_matches_the_dict_form():
+    recipe = load_recipe(CONFIGS / 'l3d_pretrain.yaml')
+    assert isinstance(recipe, Recipe)
+    assert (recipe.model.architecture, recipe.optim.lr, recipe.data.val_kind) == (
+        'unet', 1e-4, 'p2ilf')
+    assert recipe.to_dict() == load_config(CONFIGS / 'l3d_pretrain.yaml')
+    assert Recipe().to_dict() == DEFAULTS
