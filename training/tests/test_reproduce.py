@@ -18,6 +18,8 @@ import pytest
 import torch
 
 TABLE_FILES = ('table1', 'table2', 'table3', 'table4', 'tables5-6')
+#: The smoke run takes minutes on two idle cores; shared, loaded machines need longer.
+SMOKE_TIMEOUT_S = 3600
 
 
 @pytest.fixture(scope='module')
@@ -34,6 +36,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_reproduce_all_smoke_writes_every_table(smoke_reproduction):
     for name in TABLE_FILES:
         assert (smoke_reproduction / f'{name}.md').read_text().startswith('# Table')
@@ -52,6 +55,7 @@ def test_reproduce_all_smoke_writes_every_table(smoke_reproduction):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_table3_has_ten_candidates_covering_all_architectures(smoke_reproduction):
     rows = [row for row in _rows(smoke_reproduction / 'table3.csv')
             if row['column'] == 'architecture']
@@ -61,6 +65,7 @@ def test_table3_has_ten_candidates_covering_all_architectures(smoke_reproduction
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_manifest_records_every_run_and_test_patients_stay_out(smoke_reproduction):
     manifest = json.loads((smoke_reproduction / 'manifest.json').read_text())
     runs = manifest['runs']
@@ -82,6 +87,7 @@ def test_manifest_records_every_run_and_test_patients_stay_out(smoke_reproductio
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_rerunning_a_table_resumes_its_finished_runs(smoke_reproduction):
     summaries = sorted((smoke_reproduction / 'runs').glob('*/summary.json'))
     before = {path: path.stat().st_mtime_ns for path in summaries}
