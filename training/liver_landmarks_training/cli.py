@@ -1,6 +1,6 @@
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
-"""``python -m liver_landmarks_training {synth,train,sweep,evaluate,export}``.
+"""``python -m liver_landmarks_training {synth,train,sweep,evaluate,export,reproduce}``.
 
 Every sub-command takes a recipe file plus ``--set key.path=value`` overrides where
 a recipe applies. A missing file or dataset folder, a bad recipe key or a model
@@ -16,6 +16,7 @@ from liver_landmarks.model import EncoderWeightsError, ModelArtifactError
 from liver_landmarks_training.config import ConfigError, load_config
 from liver_landmarks_training.datasets import DatasetError
 from liver_landmarks_training.losses import EmptyClassError
+from liver_landmarks_training.reproduce import TABLES
 
 #: Exit status for a usage error: missing path, bad recipe, unusable model.
 USAGE_ERROR = 2
@@ -72,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         'evaluate', help='evaluation report of one or more models',
-        description='Score models on a dataset split before and after post-processing; '
-                    'write results.md, results.csv, results.json and figures.')
+        description='Score models on a dataset split before and after post-processing, at '
+                    "the ground truth's resolution; write results.md, results.csv, "
+                    'results.json and figures.')
     _add_recipe_arguments(evaluate)
     evaluate.add_argument('--model', dest='models', action='append', required=True,
                           metavar='LABEL=PATH',
@@ -81,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                'e.g. init=runs/l3d/version_0/checkpoints/best.ckpt (repeatable)')
     evaluate.add_argument('--split', default='val',
                           help="dataset split: 'val' (the recipe's validation split), "
-                               "'train', or 'test' (held-out synthetic frames)")
+                               "'train', or 'test' (P2ILF: the test patients; synthetic: "
+                               'held-out frames)')
     evaluate.add_argument('--out', type=Path, required=True, help='report folder')
     evaluate.add_argument('--run', dest='runs', action='append', default=[], type=Path,
                           help='training run folder whose metrics.csv to plot (repeatable)')
@@ -99,7 +102,50 @@ def build_parser() -> argparse.ArgumentParser:
                         help='add a JSON results file to the card under LABEL (repeatable)')
     export.add_argument('--name', default='', help='model name in the card (default: stem)')
     export.add_argument('--description', default='', help='extra description for the card')
+    reproduce = commands.add_parser(
+        'reproduce', help="reproduce one of the paper's tables",
+        description="Reproduce a table of Borgars et al. and write OUT/TABLE.md (the paper's "
+                    'layout, its values beside the measured ones), OUT/TABLE.csv and '
+                    'OUT/manifest.json. Finished runs are found again and not retrained.')
+    reproduce.add_argument('table', choices=(*TABLES, 'all'))
+    reproduce.add_argument('--l3d', type=Path, help='L3D folder (docs/datasets.md)')
+    reproduce.add_argument('--p2ilf', type=Path, help='P2ILF folder (docs/datasets.md)')
+    reproduce.add_argument('--out', type=Path, required=True, help='output folder')
+    reproduce.add_argument('--smoke', action='store_true',
+                           help='write tiny generated L3D/P2ILF folders (into --l3d/--p2ilf '
+                                'or OUT/data) and run every step on them in minutes on a CPU')
+    reproduce.add_argument('--yes', action='store_true',
+                           help='start table 3 even when its estimate is large')
+    reproduce.add_argument('--address', help='table3: Ray cluster address (default: local Ray)')
+    reproduce.add_argument('--encoder-weights', metavar='FILE',
+                           help='local ImageNet ResNet34 weights for L3D training '
+                                '(docs/models.md)')
+    reproduce.add_argument('--predictions', type=Path,
+                           help='table2: folder with one sub-folder of label images per team')
+    reproduce.add_argument('--val-patients', default='1,2',
+                           help='P2ILF patients that validate (default 1,2)')
+    reproduce.add_argument('--test-patients', default='4,11',
+                           help='P2ILF patients that test, never trained on (default 4,11)')
     return parser
+
+
+def _patients(text: str) -> tuple:
+    try:
+        return tuple(int(value) for value in text.split(',') if value.strip())
+    except ValueError:
+        raise ConfigError(f'patients must be numbers separated by commas, got {text!r}') from None
+
+
+def _run_reproduce(args) -> int:
+    from liver_landmarks_training.reproduce import Reproduction
+    reproduction = Reproduction(
+        args.out, args.l3d, args.p2ilf, smoke=args.smoke, yes=args.yes, address=args.address,
+        encoder_weights=args.encoder_weights, predictions=args.predictions,
+        val_patients=_patients(args.val_patients), test_patients=_patients(args.test_patients))
+    for path in reproduction.run(args.table):
+        print(path)
+    print(reproduction.manifest_path)
+    return 0
 
 
 def _run_synth(args) -> int:
@@ -167,7 +213,7 @@ def _run_export(args) -> int:
 
 
 _COMMANDS = {'synth': _run_synth, 'train': _run_train, 'sweep': _run_sweep,
-             'evaluate': _run_evaluate, 'export': _run_export}
+             'evaluate': _run_evaluate, 'export': _run_export, 'reproduce': _run_reproduce}
 
 
 def main(argv=None) -> int:

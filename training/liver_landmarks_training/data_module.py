@@ -15,9 +15,9 @@ from pathlib import Path
 import lightning as L
 from liver_landmarks_training.config import DATA_KINDS
 from liver_landmarks_training.datasets import (
-    ColourLabelDataset, discover_p2ilf, L3DDataset, LandmarkDataset, split_by_patient,
+    ColourLabelDataset, discover_p2ilf, L3DDataset, LandmarkDataset, patient_splits,
     SyntheticDataset)
-from liver_landmarks_training.losses import class_weights_from_masks
+from liver_landmarks_training.losses import class_pixel_counts, class_weights_for
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -80,15 +80,37 @@ class RandomCrop(Dataset):
                 mask[top:top + self.height, left:left + self.width])
 
 
+def split_source(data_config: dict, split: str) -> tuple[str, str | None]:
+    """Return the (kind, root) a split reads: validation may come from another dataset."""
+    if split == 'val' and data_config['val_kind'] is not None:
+        return data_config['val_kind'], data_config['val_root'] or data_config['root']
+    return data_config['kind'], data_config['root']
+
+
+def p2ilf_split_samples(data_config: dict, root, split: str) -> list:
+    """Return the samples of a P2ILF split: patients split three ways (train, val, test)."""
+    splits = patient_splits(discover_p2ilf(root), data_config['val_patients'],
+                            data_config['test_patients'], data_config['train_patients'])
+    if split not in splits:
+        raise ValueError(f'P2ILF split must be train, val or test, got {split!r}')
+    if not splits[split]:
+        raise DatasetNotFoundError(
+            f'P2ILF folder {root} has no {split} images (validation patients '
+            f'{data_config["val_patients"]}, test patients {data_config["test_patients"]}, '
+            f'training patients {data_config["train_patients"] or "the others"})')
+    return splits[split]
+
+
 def build_split(data_config: dict, split: str, augment=None) -> Dataset:
     """Return the dataset of one split (``train``, ``val``, ``test``) of the recipe's data.
 
-    ``val`` and ``train`` mean the recipe's ``train_split``/``val_split``; P2ILF splits
-    by patient (``val_patients`` validate, the others train). Colour label folders
-    use ``root/<split>`` when it exists, else the whole of ``root`` (an evaluation
-    folder such as the P2ILF sample).
+    ``val`` and ``train`` mean the recipe's ``train_split``/``val_split``; ``val`` reads
+    ``val_kind``/``val_root`` when set (train on L3D, select on P2ILF). P2ILF splits by
+    patient: ``val_patients`` validate, ``test_patients`` test, the others (or
+    ``train_patients``) train. Colour label folders use ``root/<split>`` when it
+    exists, else the whole of ``root`` (an evaluation folder such as the P2ILF sample).
     """
-    kind = data_config['kind']
+    kind, root = split_source(data_config, split)
     if kind not in DATA_KINDS:
         raise ValueError(f'unknown data.kind {kind!r}: expected one of {", ".join(DATA_KINDS)}')
     augment = augment if augment and any(augment.values()) else None
@@ -99,7 +121,6 @@ def build_split(data_config: dict, split: str, augment=None) -> Dataset:
         first_seed = int(data_config['synthetic_seed']) + _SYNTHETIC_SPLIT_OFFSETS[split]
         return RenderedSyntheticDataset(count, first_seed, data_config['synthetic_size'],
                                         augment=augment)
-    root = data_config['root']
     if root is None:
         raise DatasetNotFoundError(f'data.root is not set; data.kind {kind!r} reads a folder')
     root = Path(root).expanduser()
@@ -111,13 +132,7 @@ def build_split(data_config: dict, split: str, augment=None) -> Dataset:
     if kind == 'l3d':
         return L3DDataset(root, named_split, **options)
     if kind == 'p2ilf':
-        train, val = split_by_patient(discover_p2ilf(root), data_config['val_patients'])
-        samples = train if split == 'train' else val
-        if not samples:
-            raise DatasetNotFoundError(
-                f'P2ILF folder {root} has no {split} images for validation patients '
-                f'{data_config["val_patients"]} (data.val_patients)')
-        return LandmarkDataset(samples, **options)
+        return LandmarkDataset(p2ilf_split_samples(data_config, root, split), **options)
     folder = root / named_split if (root / named_split).is_dir() else root
     return ColourLabelDataset(folder, **options)
 
@@ -146,11 +161,11 @@ class LandmarkDataModule(L.LightningDataModule):
         if self.train_dataset is None:
             self.train_dataset, self.val_dataset = build_datasets(self.config['data'])
 
-    def class_weights(self) -> list[float]:
-        """Class weights ``max(1, ln(|M|/|M_i|))`` over the (unaugmented) training masks."""
+    def class_weights(self, mode: str = 'eq1') -> list[float]:
+        """Class weights of ``mode`` (Eq. 1 by default) over the unaugmented training masks."""
         self.setup()
-        return class_weights_from_masks(
-            self.train_dataset.masks(),
+        return class_weights_for(
+            class_pixel_counts(self.train_dataset.masks()), mode,
             allow_missing=bool(self.config['loss']['allow_missing_classes']))
 
     def _loader(self, dataset, shuffle: bool) -> DataLoader:

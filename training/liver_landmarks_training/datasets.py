@@ -40,6 +40,8 @@ SPLIT_ALIASES = {'train': ('train', 'training'), 'val': ('val', 'valid', 'valida
 LINE_SHAPE_TYPES = ('linestrip', 'line', 'polygon', 'point', None)
 #: The paper validates on P2ILF patients 1 and 2 and trains on the others.
 P2ILF_VALIDATION_PATIENTS = (1, 2)
+#: The paper's P2ILF test patients: never trained or validated on.
+P2ILF_TEST_PATIENTS = (4, 11)
 
 _PATIENT_AND_INDEX = re.compile(r'patient[_\- ]?(\d+)[_\-](\d+)', re.IGNORECASE)
 _PATIENT_ONLY = re.compile(r'patient[_\- ]?(\d+)', re.IGNORECASE)
@@ -144,23 +146,31 @@ def read_rgb(path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def load_sample(sample: Sample, size=(INPUT_WIDTH, INPUT_HEIGHT)):
-    """Decode one sample to ``(image uint8 HxWx3 RGB, mask uint8 HxW)`` at ``size`` (w, h)."""
-    image = read_rgb(sample.image)
-    height, width = image.shape[:2]
+def labels_at_size(sample: Sample, width: int, height: int) -> np.ndarray:
+    """Return a sample's ground-truth ids at its image's ``width`` x ``height``.
+
+    Contours are drawn at that size (12 px lines at 1080 rows); a label image is
+    read as stored (resized by nearest neighbour if its size differs).
+    """
     if sample.kind == 'label_image':
         try:
             ids = p2ilf_io.read_label_image(sample.annotation)
         except p2ilf_io.P2ILFFormatError as error:
             raise DatasetError(str(error)) from None
-        mask = resize_labels(ids, size[1], size[0])
-    else:
-        contours, declared = read_sample_contours(sample)
-        if declared is not None and declared != (width, height):
-            # Annotated at another resolution than the stored image: map the points over.
-            scale = np.array([width / declared[0], height / declared[1]])
-            contours = [p2ilf_io.Contour(c.landmark, c.points * scale) for c in contours]
-        mask = contours_to_mask(contours, width, height, size)
+        return resize_labels(ids, height, width)
+    contours, declared = read_sample_contours(sample)
+    if declared is not None and declared != (width, height):
+        # Annotated at another resolution than the stored image: map the points over.
+        scale = np.array([width / declared[0], height / declared[1]])
+        contours = [p2ilf_io.Contour(c.landmark, c.points * scale) for c in contours]
+    return p2ilf_io.rasterise_contours(contours, width, height)
+
+
+def load_sample(sample: Sample, size=(INPUT_WIDTH, INPUT_HEIGHT)):
+    """Decode one sample to ``(image uint8 HxWx3 RGB, mask uint8 HxW)`` at ``size`` (w, h)."""
+    image = read_rgb(sample.image)
+    height, width = image.shape[:2]
+    mask = resize_labels(labels_at_size(sample, width, height), size[1], size[0])
     return resize_image(image, size[0], size[1]), mask
 
 
@@ -329,12 +339,39 @@ def discover_p2ilf(root, patients=None, prefer: str = 'xml', images_root=None) -
     return samples
 
 
-def split_by_patient(samples, val_patients=P2ILF_VALIDATION_PATIENTS):
-    """Split samples into (train, val) by patient; the paper validates on patients 1 and 2."""
-    val_patients = set(val_patients)
-    train = [sample for sample in samples if sample.patient not in val_patients]
-    val = [sample for sample in samples if sample.patient in val_patients]
-    return train, val
+def split_by_patient(samples, val_patients=P2ILF_VALIDATION_PATIENTS,
+                     test_patients=P2ILF_TEST_PATIENTS):
+    """Split samples into (train, val) by patient; test patients go to neither side.
+
+    The paper validates on patients 1 and 2 and tests on 4 and 11.
+    """
+    splits = patient_splits(samples, val_patients, test_patients)
+    return splits['train'], splits['val']
+
+
+def patient_splits(samples, val_patients=P2ILF_VALIDATION_PATIENTS,
+                   test_patients=P2ILF_TEST_PATIENTS, train_patients=None) -> dict:
+    """Split samples three ways by patient: ``{'train': [...], 'val': [...], 'test': [...]}``.
+
+    ``train_patients`` None means every patient neither validating nor testing. A
+    patient listed for training and testing (or validation and testing) is refused.
+    """
+    val, test = set(val_patients), set(test_patients)
+    train = None if train_patients is None else set(train_patients)
+    overlap = (val | (train or set())) & test
+    if overlap or (train is not None and train & val):
+        raise DatasetError(f'P2ILF patient lists overlap (train {sorted(train or [])}, val '
+                           f'{sorted(val)}, test {sorted(test)}): test patients are never '
+                           f'trained or validated on')
+    splits = {'train': [], 'val': [], 'test': []}
+    for sample in samples:
+        if sample.patient in test:
+            splits['test'].append(sample)
+        elif sample.patient in val:
+            splits['val'].append(sample)
+        elif train is None or sample.patient in train:
+            splits['train'].append(sample)
+    return splits
 
 
 def discover_colour_labels(images_folder, labels_folder=None) -> list:

@@ -14,12 +14,14 @@ import lightning as L
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.metrics import landmark_scores
 from liver_landmarks.model import build_model
+from liver_landmarks_training.config import NO_ENCODER_WEIGHTS
 from liver_landmarks_training.losses import loss_from_config
 import torch
 from torch import nn
 
-#: Per-landmark scores logged during validation; François is cheap at 320x416.
-VALIDATION_KEYS = ('precision', 'dice', 'francois_px')
+#: Per-landmark scores logged during validation; ``francois_norm`` is the paper's G
+#: (here at the 416x320 working size; reproduced tables score at full resolution).
+VALIDATION_KEYS = ('precision', 'dice', 'francois_norm')
 SELECTION_METRIC = 'val/score'
 
 
@@ -36,6 +38,8 @@ class LandmarkSegmentationModule(L.LightningModule):
         self.save_hyperparameters({'config': config, 'class_weights': class_weights})
         model_config = config['model']
         weights_file = model_config['encoder_weights'] if load_encoder_weights else None
+        if weights_file == NO_ENCODER_WEIGHTS:
+            weights_file = None
         self.model = build_model(model_config['architecture'], model_config['encoder'],
                                  encoder_weights=weights_file)
         self.criterion = loss_from_config(config['loss'], class_weights)
@@ -109,15 +113,24 @@ class LandmarkSegmentationModule(L.LightningModule):
             self.validation_history.append({'epoch': int(self.current_epoch), **aggregates})
 
     def configure_optimizers(self):
-        """Use AdamW with ReduceLROnPlateau on the selection score (mode max)."""
+        """Use AdamW with a plateau schedule on the selection score (mode max)."""
         optimiser = torch.optim.AdamW(self.parameters(), lr=float(self.optim_config['lr']),
                                       weight_decay=float(self.optim_config['weight_decay']))
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimiser, mode='max', factor=float(self.optim_config['plateau_factor']),
-            patience=int(self.optim_config['plateau_patience']))
+        scheduler = plateau_scheduler(optimiser, self.optim_config)
         return {'optimizer': optimiser,
                 'lr_scheduler': {'scheduler': scheduler, 'monitor': SELECTION_METRIC,
                                  'interval': 'epoch', 'strict': True}}
+
+
+def plateau_scheduler(optimiser, optim_config: dict):
+    """Return a ReduceLROnPlateau that cuts on the ``plateau_patience``-th stagnant epoch.
+
+    The paper cuts "after three epochs of stagnation"; torch's ``patience`` counts the
+    stagnant epochs it tolerates and cuts on the next one, hence the minus one.
+    """
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimiser, mode='max', factor=float(optim_config['plateau_factor']),
+        patience=int(optim_config['plateau_patience']) - 1)
 
 
 def validation_aggregates(sums: torch.Tensor) -> dict[str, float]:

@@ -6,14 +6,15 @@ For each model (``LABEL=PATH``, a model card or a Lightning checkpoint) and each
 of a dataset split, the network's argmax (``raw``) and the post-processor's
 re-drawn labels (``post``, :class:`liver_landmarks.postprocess.PostProcessor` with the
 frame for the field-of-view cull) are scored against the ground truth with
-:mod:`liver_landmarks.metrics`, all at the network's 416x320 working resolution.
+:mod:`liver_landmarks.metrics` at the ground truth's own resolution, as
+:mod:`liver_landmarks_training.scoring` describes (generated frames: at 416x320).
 The tables follow the paper's Tables 5/6: one row per model (``init``, ``tune``...)
-and a ``+ post`` row per model, with mean precision P, Dice D and the François
-symmetric score G (pixels at 416x320; 0 is perfect, an empty prediction scores
-``dmax`` = 10, false positives can push it higher),
-then the per-landmark breakdown. Outputs: ``results.md``, ``results.csv`` (long form),
-``results.json``, ``qualitative.png`` (frame, ground truth, prediction,
-post-processed, like the paper's Figure 2) and ``training_curves.png``.
+and a ``+ post`` row per model, with mean precision P, Dice D and the paper's G (the
+François symmetric score divided by ``dmax``: 0 perfect, 1 for an empty prediction,
+false positives can push it higher), then the per-landmark breakdown. Outputs:
+``results.md``, ``results.csv`` (long form), ``results.json``, ``qualitative.png``
+(frame, ground truth, prediction, post-processed, like the paper's Figure 2) and
+``training_curves.png``.
 """
 
 import csv
@@ -24,15 +25,14 @@ from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.metrics import landmark_scores, mean_over_images, SCORE_KEYS
 from liver_landmarks.model import load_artifact
 from liver_landmarks.p2ilf_io import encode_colour_label
-from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks.postprocess import PostProcessConfig
 from liver_landmarks_training.data_module import build_split
 from liver_landmarks_training.lightning_module import network_from_checkpoint
-import numpy as np
+from liver_landmarks_training.scoring import (
+    frames_at_image_size, full_size_outputs, PAPER_COLUMNS, predict_ids, STAGES)
 import torch
-
-STAGES = ('raw', 'post')
-#: Table columns: (header, score key) -- G is the François symmetric score in pixels.
-TABLE_COLUMNS = (('P', 'precision'), ('D', 'dice'), ('G', 'francois_px'))
+#: Table columns: (header, score key) -- G is the paper's normalised symmetric distance.
+TABLE_COLUMNS = PAPER_COLUMNS
 
 
 def read_metrics_csv(path) -> list[dict]:
@@ -68,35 +68,23 @@ def load_network(path) -> torch.nn.Module:
     return load_artifact(path)[0]
 
 
-def _predict(network, dataset, batch_size: int = 4) -> np.ndarray:
-    """Argmax class ids (N, 320, 416) uint8 of every sample of an unaugmented dataset."""
-    predictions = []
-    with torch.inference_mode():
-        for start in range(0, len(dataset), batch_size):
-            batch = torch.stack([dataset[index][0]
-                                 for index in range(start, min(start + batch_size, len(dataset)))])
-            predictions.append(network(batch).argmax(dim=1).to(torch.uint8).numpy())
-    return np.concatenate(predictions)
-
-
-def evaluate_models(models, dataset, postprocessor=None, keep_examples: int = 0) -> dict:
-    """Score every model on every sample, raw and post-processed.
+def evaluate_models(models, dataset, config: PostProcessConfig = PostProcessConfig(),
+                    keep_examples: int = 0) -> dict:
+    """Score every model on every sample, raw and post-processed, at the image's size.
 
     Returns ``{'models': {label: {'raw': aggregate, 'post': aggregate}}, 'frames': N,
     'examples': [...]}`` where each aggregate is :func:`mean_over_images`' result and
     ``examples`` holds the first ``keep_examples`` frames' arrays for the figure.
     """
-    postprocessor = postprocessor or PostProcessor()
-    frames = [dataset.arrays(index) for index in range(len(dataset))]
+    frames = frames_at_image_size(dataset)
     results = {'models': {}, 'frames': len(frames), 'examples': []}
     examples = [{'image': image, 'ground_truth': truth, 'predictions': {}}
                 for image, truth in frames[:keep_examples]]
     for label, path in models:
-        network = load_network(path)
-        predictions = _predict(network, dataset)
+        predictions = predict_ids(load_network(path), dataset)
         scores = {stage: [] for stage in STAGES}
-        for index, ((image, truth), raw) in enumerate(zip(frames, predictions)):
-            post = postprocessor(raw, frame=image, output_size=truth.shape).labels
+        for index, (predicted, (image, truth)) in enumerate(zip(predictions, frames)):
+            raw, post = full_size_outputs(predicted, image, truth.shape, config)
             scores['raw'].append(landmark_scores(raw, truth))
             scores['post'].append(landmark_scores(post, truth))
             if index < keep_examples:
@@ -120,8 +108,9 @@ def table_rows(results: dict) -> list[tuple[str, dict]]:
 def markdown_report(results: dict, title: str) -> str:
     """Render the mean table and the per-landmark breakdown as Markdown."""
     lines = [f'# {title}', '',
-             f'{results["frames"]} frames; scores at 416x320. P precision, D Dice, '
-             'G François symmetric score in pixels (0 perfect, 10 for an empty prediction).', '',
+             f'{results["frames"]} frames; scores at the ground truth\'s resolution. P '
+             'precision, D Dice, G normalised symmetric distance (0 perfect, 1 for an empty '
+             'prediction).', '',
              '| model | ' + ' | '.join(header for header, _ in TABLE_COLUMNS) + ' |',
              '|---|' + '---:|' * len(TABLE_COLUMNS)]
     rows = table_rows(results)
@@ -230,14 +219,15 @@ def json_results(results: dict) -> dict:
 
 
 def write_report(config: dict, models, out_dir, split: str = 'val', runs=(),
-                 figure_rows: int = 4, postprocessor=None) -> list[Path]:
+                 figure_rows: int = 4,
+                 postprocess_config: PostProcessConfig = PostProcessConfig()) -> list[Path]:
     """Evaluate ``models`` on a split of the recipe's data and write the report files."""
     out_dir = Path(out_dir)
     for run in runs:
         if not Path(run).is_dir():
             raise FileNotFoundError(f'training run folder not found: {run}')
     dataset = build_split(config['data'], split)
-    results = evaluate_models(models, dataset, postprocessor, keep_examples=figure_rows)
+    results = evaluate_models(models, dataset, postprocess_config, keep_examples=figure_rows)
     results['dataset'] = {'kind': config['data']['kind'], 'root': config['data']['root'],
                           'split': split}
     out_dir.mkdir(parents=True, exist_ok=True)

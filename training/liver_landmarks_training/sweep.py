@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 import itertools
 import math
 from pathlib import Path
+import sys
 
 from liver_landmarks_training.config import (
     apply_overrides, ConfigError, deep_merge, DEFAULTS, dump_config, get_dotted, load_config,
-    nested_update, parse_override, read_recipe, validate)
+    nested_update, NO_ENCODER_WEIGHTS, parse_override, read_recipe, validate)
 
 #: Sweep-level settings and their defaults (the ``sweep`` section of a sweep file).
 SWEEP_DEFAULTS = {
@@ -44,10 +45,14 @@ SWEEP_DEFAULTS = {
     'gpus_per_trial': 'auto',      # auto: 1 when the Ray cluster has GPUs, else 0
     'max_concurrent_trials': 0,    # 0: as many as the resources allow
     'output_dir': 'sweeps',
+    'max_batch_size': {},          # {architecture: largest batch size tried}
+    'candidates': 0,               # 0: best of each architecture; N: the paper's rule
+    'runs_dir': None,              # trials train into RUNS_DIR/NAME-KEY, resuming finished ones
 }
 #: Metrics every trial reports, the first being the ranking score.
-TRIAL_METRICS = ('score', 'precision', 'dice', 'francois_px', 'epochs', 'seconds')
-_PATH_KEYS = ('data.root', 'data.cache_dir', 'model.encoder_weights', 'model.init_checkpoint')
+TRIAL_METRICS = ('score', 'precision', 'dice', 'francois_norm', 'epochs', 'seconds')
+_PATH_KEYS = ('data.root', 'data.val_root', 'data.cache_dir', 'model.encoder_weights',
+              'model.init_checkpoint')
 
 
 @dataclass
@@ -59,10 +64,21 @@ class Sweep:
     grid: dict = field(default_factory=dict)
 
     def combinations(self) -> list[dict]:
-        """Every grid point as ``{dotted key: value}``, in file order."""
+        """Every grid point as ``{dotted key: value}``, in file order.
+
+        Points whose batch size exceeds ``max_batch_size`` of their architecture are
+        left out (the paper ablates UNet3+ up to batch 8 only).
+        """
         keys = list(self.grid)
-        return [dict(zip(keys, values))
-                for values in itertools.product(*(self.grid[key] for key in keys))]
+        limits = self.settings['max_batch_size'] or {}
+        points = [dict(zip(keys, values))
+                  for values in itertools.product(*(self.grid[key] for key in keys))]
+        return [point for point in points if self._within_limits(point, limits)]
+
+    def _within_limits(self, point: dict, limits: dict) -> bool:
+        architecture = point.get('model.architecture', self.recipe['model']['architecture'])
+        batch_size = point.get('optim.batch_size', self.recipe['optim']['batch_size'])
+        return architecture not in limits or batch_size <= limits[architecture]
 
 
 @dataclass
@@ -121,14 +137,14 @@ def load_sweep(path, overrides=()) -> Sweep:
 
 
 def _merge_settings(settings: dict, update: dict) -> dict:
-    """Merge sweep settings; grid keys are recipe keys, so the grid merges freely."""
+    """Merge sweep settings; the grid and batch limits are open mappings, merged freely."""
     update = dict(update)
-    grid = update.pop('grid', None)
+    open_mappings = {key: update.pop(key) for key in ('grid', 'max_batch_size') if key in update}
     merged = deep_merge(settings, update, 'sweep.')
-    if grid is not None:
-        if not isinstance(grid, dict):
-            raise ConfigError(f'sweep.grid must map recipe keys to lists, got {grid!r}')
-        merged['grid'] = {**merged['grid'], **grid}
+    for key, mapping in open_mappings.items():
+        if not isinstance(mapping, dict):
+            raise ConfigError(f'sweep.{key} must be a mapping, got {mapping!r}')
+        merged[key] = {**merged[key], **mapping}
     return merged
 
 
@@ -137,29 +153,42 @@ def _absolute_paths(recipe: dict) -> dict:
     recipe = copy.deepcopy(recipe)
     for key in _PATH_KEYS:
         section, name = key.split('.')
-        if recipe[section][name] is not None:
+        if recipe[section][name] not in (None, NO_ENCODER_WEIGHTS):
             recipe[section][name] = str(Path(recipe[section][name]).expanduser().resolve())
     return recipe
 
 
-def _trial(point: dict, recipe: dict) -> None:
-    """Train one grid point inside a Tune trial and report its best validation scores."""
-    from ray import tune
+def train_point(recipe: dict, point: dict, run_dir=None, runs_dir=None) -> dict:
+    """Train one grid point and return its trial metrics (:data:`TRIAL_METRICS`).
 
-    from liver_landmarks_training.train import train
+    With ``runs_dir`` the run is kept under ``runs_dir`` by its recipe's key, and a
+    finished run is read back instead of trained again.
+    """
+    from liver_landmarks_training.train import train, train_or_resume
 
     config = apply_grid_point(recipe, point)
     config['trainer']['progress_bar'] = False
-    config['trainer']['devices'] = 1       # one trial per GPU; Ray sets CUDA_VISIBLE_DEVICES
-    run_dir = Path(tune.get_context().get_trial_dir()) / 'run'
-    result = train(config, run_dir=run_dir)
+    if runs_dir is not None:
+        result = train_or_resume(config, runs_dir)
+    else:
+        result = train(config, run_dir=run_dir)
     best = result.best_metrics
-    tune.report({'score': result.best_score if result.best_score is not None else math.nan,
-                 'precision': best.get('val/precision', math.nan),
-                 'dice': best.get('val/dice', math.nan),
-                 'francois_px': best.get('val/francois_px', math.nan),
-                 'epochs': result.epochs, 'seconds': result.seconds,
-                 'best_checkpoint': result.best_checkpoint})
+    return {'score': result.best_score if result.best_score is not None else math.nan,
+            'precision': best.get('val/precision', math.nan),
+            'dice': best.get('val/dice', math.nan),
+            'francois_norm': best.get('val/francois_norm', math.nan),
+            'epochs': result.epochs, 'seconds': result.seconds,
+            'best_checkpoint': result.best_checkpoint, 'run_dir': result.run_dir}
+
+
+def _trial(params: dict, recipe: dict, runs_dir=None) -> None:
+    """Train one grid point inside a Tune trial and report its best validation scores."""
+    from ray import tune
+
+    recipe = copy.deepcopy(recipe)
+    recipe['trainer']['devices'] = 1       # one trial per GPU; Ray sets CUDA_VISIBLE_DEVICES
+    run_dir = Path(tune.get_context().get_trial_dir()) / 'run'
+    tune.report(train_point(recipe, params['point'], run_dir, runs_dir))
 
 
 def _gpus_per_trial(setting) -> float:
@@ -186,9 +215,10 @@ def run_sweep(sweep: Sweep, address: str | None = None, out_dir=None,
     try:
         resources = {'cpu': float(settings['cpus_per_trial']),
                      'gpu': _gpus_per_trial(settings['gpus_per_trial'])}
-        trainable = tune.with_resources(tune.with_parameters(_trial, recipe=sweep.recipe),
-                                        resources)
-        param_space = {key: tune.grid_search(values) for key, values in sweep.grid.items()}
+        trainable = tune.with_resources(
+            tune.with_parameters(_trial, recipe=sweep.recipe, runs_dir=settings['runs_dir']),
+            resources)
+        param_space = {'point': tune.grid_search(sweep.combinations())}
         tuner = tune.Tuner(
             trainable, param_space=param_space,
             tune_config=tune.TuneConfig(
@@ -204,8 +234,33 @@ def run_sweep(sweep: Sweep, address: str | None = None, out_dir=None,
     return write_sweep_table(rows, sweep, out_dir)
 
 
+def run_sweep_locally(sweep: Sweep, out_dir) -> SweepTable:
+    """Run every grid point one after another in this process (no Ray): small sweeps.
+
+    Trials keep their runs under ``sweep.runs_dir`` when set, else ``out_dir/trials``.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index, point in enumerate(sweep.combinations()):
+        row = dict(point)
+        try:
+            runs_dir = sweep.settings['runs_dir']
+            metrics = train_point(sweep.recipe, point, out_dir / 'trials' / f'trial_{index:05d}',
+                                  runs_dir)
+        except (ValueError, RuntimeError) as error:
+            print(f'trial {index} {point} failed: {error}', file=sys.stderr)
+            row.update(dict.fromkeys(TRIAL_METRICS, math.nan), status='error',
+                       trial=f'trial_{index:05d}', best_checkpoint='', error=str(error))
+        else:
+            row.update(metrics, status='ok', trial=Path(metrics['run_dir']).name)
+        rows.append(row)
+    return write_sweep_table(rows, sweep, out_dir)
+
+
 def _result_row(result, grid_keys) -> dict:
-    row = {key: result.config.get(key) for key in grid_keys}
+    point = (result.config or {}).get('point', {})
+    row = {key: point.get(key) for key in grid_keys}
     metrics = result.metrics or {}
     for key in TRIAL_METRICS:
         value = metrics.get(key)
@@ -227,14 +282,30 @@ def rank_rows(rows: list[dict]) -> list[dict]:
     return ranked
 
 
-def select_candidates(rows: list[dict]) -> list[dict]:
-    """Select the paper's candidates: the best-scoring trial of each architecture."""
+def select_candidates(rows: list[dict], count: int = 0) -> list[dict]:
+    """Select candidates by validation mean precision + mean Dice.
+
+    ``count`` 0: the best trial of each architecture. ``count`` N (the paper: ten): the
+    N best trials with at least one per architecture, i.e. each architecture's best,
+    then the best of the rest until N; returned grouped by architecture in order of
+    first appearance in the ranking, best first within an architecture.
+    """
+    ranked = [row for row in rank_rows(rows)
+              if row['status'] == 'ok' and not math.isnan(row['score'])]
     best = {}
-    for row in rank_rows(rows):
-        architecture = row.get('model.architecture', 'model')
-        if row['status'] == 'ok' and not math.isnan(row['score']) and architecture not in best:
-            best[architecture] = row
-    return list(best.values())
+    for row in ranked:
+        best.setdefault(row.get('model.architecture', 'model'), row)
+    chosen = list(best.values())
+    for row in ranked:
+        if len(chosen) >= count:
+            break
+        if not any(row is kept for kept in chosen):
+            chosen.append(row)
+    if not count:
+        return chosen
+    order = list(best)
+    return sorted(chosen, key=lambda row: (order.index(row.get('model.architecture', 'model')),
+                                           row['rank']))
 
 
 def _cell(value) -> str:
@@ -249,7 +320,7 @@ def write_sweep_table(rows: list[dict], sweep: Sweep, out_dir) -> SweepTable:
     """Write ``results.csv``, ``results.md`` and candidate recipes; return the table."""
     out_dir = Path(out_dir)
     ranked = rank_rows(rows)
-    candidates = select_candidates(ranked)
+    candidates = select_candidates(ranked, int(sweep.settings['candidates']))
     columns = ['rank', *sweep.grid, *TRIAL_METRICS, 'status', 'trial', 'best_checkpoint']
     csv_path, markdown_path = out_dir / 'results.csv', out_dir / 'results.md'
     with open(csv_path, 'w', newline='', encoding='utf-8') as stream:
@@ -263,16 +334,19 @@ def write_sweep_table(rows: list[dict], sweep: Sweep, out_dir) -> SweepTable:
              '', '| ' + ' | '.join(shown) + ' |', '|' + '---|' * len(shown)]
     lines += ['| ' + ' | '.join(_cell(row.get(column, '')) for column in shown) + ' |'
               for row in ranked]
-    lines += ['', '## Candidates (best of each architecture)', '']
+    rule = (f'the {sweep.settings["candidates"]} best, at least one per architecture'
+            if sweep.settings['candidates'] else 'best of each architecture')
+    lines += ['', f'## Candidates ({rule})', '']
     candidate_dir = out_dir / 'candidates'
-    for row in candidates:
+    for number, row in enumerate(candidates, start=1):
         architecture = row.get('model.architecture', 'model')
+        stem = f'{number:02d}_{architecture}' if sweep.settings['candidates'] else architecture
         recipe = apply_grid_point(sweep.recipe, {key: row[key] for key in sweep.grid})
-        recipe['name'] = f'{sweep.settings["name"]}_{architecture}'
-        dump_config(recipe, candidate_dir / f'{architecture}.yaml')
+        recipe['name'] = f'{sweep.settings["name"]}_{stem}'
+        dump_config(recipe, candidate_dir / f'{stem}.yaml')
         lines.append(f'- {architecture}: score {_cell(row["score"])}, '
                      + ', '.join(f'{key}={_cell(row[key])}' for key in sweep.grid
                                  if key != 'model.architecture')
-                     + f' (recipe candidates/{architecture}.yaml)')
+                     + f' (recipe candidates/{stem}.yaml)')
     markdown_path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
     return SweepTable(ranked, candidates, csv_path, markdown_path)

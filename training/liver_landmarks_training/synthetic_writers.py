@@ -206,3 +206,58 @@ def _number_text(value) -> str:
 
 def _write_rgb(path: Path, rgb: np.ndarray) -> None:
     p2ilf_io.write_image(path, np.ascontiguousarray(rgb[..., ::-1]))
+
+
+#: Patients of :func:`write_reproduction_datasets`' P2ILF folder: 1 and 2 validate,
+#: 4 and 11 test (the paper's split), the others train.
+REPRODUCTION_PATIENTS = (1, 2, 3, 4, 5, 11)
+#: Degradations of the ground truth that :func:`write_team_predictions` stands in for
+#: challenge teams with: (shift in px at 1080 rows, dilation in px, landmark dropped).
+TEAM_DEGRADATIONS = {
+    'BHL': (4, 0, None), 'NCT': (6, 0, Landmark.RIDGE), 'UCL': (8, 2, None),
+    'VIP': (10, 4, Landmark.LIGAMENT), 'VOR': (16, 6, Landmark.SILHOUETTE),
+}
+
+
+def write_reproduction_datasets(l3d_root, p2ilf_root, size: FrameSize = FrameSize(480, 270),
+                                frames_per_patient: int = 1, l3d_counts=None,
+                                seed: int = 500) -> None:
+    """Write tiny L3D- and P2ILF-layout folders on which the paper's pipeline runs end to end.
+
+    P2ILF patients are :data:`REPRODUCTION_PATIENTS`; L3D gets ``l3d_counts``
+    (default 4 train, 1 val, 1 test). Seeds of the two folders never overlap.
+    """
+    counts = l3d_counts or {'train': 4, 'val': 1, 'test': 1}
+    write_l3d_dataset(l3d_root, counts, size=size, start_seed=seed)
+    write_p2ilf_dataset(p2ilf_root, frames_per_patient, REPRODUCTION_PATIENTS, size,
+                        seed + sum(counts.values()), contour_formats=('json',))
+
+
+def write_team_predictions(ground_truths: dict, out, teams=TEAM_DEGRADATIONS) -> dict:
+    """Write each team's prediction of every frame as a P2ILF colour label image.
+
+    ``ground_truths`` maps an image name stem to its full-size id mask; a team's
+    prediction is that mask shifted right and down, dilated and with one landmark
+    dropped, as in :data:`TEAM_DEGRADATIONS`, written to ``out/TEAM/STEM.png``.
+    Returns ``{team: folder}``.
+    """
+    import cv2
+    folders = {}
+    for team, (shift, dilation, dropped) in teams.items():
+        folder = Path(out) / team
+        folder.mkdir(parents=True, exist_ok=True)
+        for stem, truth in ground_truths.items():
+            scale = truth.shape[0] / 1080.0
+            offset = max(0, int(round(shift * scale)))
+            predicted = np.zeros_like(truth)
+            predicted[offset:, offset:] = truth[:truth.shape[0] - offset,
+                                                :truth.shape[1] - offset]
+            grow = int(round(dilation * scale))
+            if grow:
+                kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+                predicted = cv2.dilate(predicted, kernel)
+            if dropped is not None:
+                predicted[predicted == int(dropped)] = 0
+            p2ilf_io.write_label_image(folder / f'{stem}.png', predicted)
+        folders[team] = folder
+    return folders

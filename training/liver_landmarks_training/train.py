@@ -11,6 +11,7 @@ scores, class weights, epochs, wall time). Multi-GPU runs need no change: set
 """
 
 from dataclasses import asdict, dataclass
+import hashlib
 import json
 from pathlib import Path
 import time
@@ -20,8 +21,9 @@ import lightning as L
 from lightning.pytorch.callbacks import (
     EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar)
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from liver_landmarks.model import EncoderWeightsError
 from liver_landmarks.model.factory import read_state_dict
-from liver_landmarks_training.config import dump_config
+from liver_landmarks_training.config import dump_config, FOLDER_KINDS
 from liver_landmarks_training.data_module import LandmarkDataModule
 from liver_landmarks_training.lightning_module import LandmarkSegmentationModule, SELECTION_METRIC
 import torch
@@ -53,13 +55,35 @@ def resolve_precision(trainer_config: dict) -> str:
 
 
 def resolve_class_weights(config: dict, data_module: LandmarkDataModule):
-    """Class weights from the recipe: 'auto' from the training masks, 'none', or listed."""
+    """Class weights from the recipe: 'none', listed, or a weighting of the training masks.
+
+    The weightings are Eq. 1 ('auto' or 'eq1'), 'log' and 'proportional'.
+    """
     setting = config['loss']['class_weights']
     if setting in ('none', None):
         return None
-    if setting == 'auto':
-        return data_module.class_weights()
+    if isinstance(setting, str):
+        return data_module.class_weights('eq1' if setting == 'auto' else setting)
     return [float(value) for value in setting]
+
+
+def require_encoder_weights(config: dict) -> None:
+    """Refuse to train on a real dataset from random initialisation by accident.
+
+    The paper's networks all start from ImageNet ResNet34 encoders. A recipe that
+    reads a dataset folder must name the weights file, start from a checkpoint, or
+    say ``encoder_weights: none`` on purpose.
+    """
+    model = config['model']
+    if (config['data']['kind'] in FOLDER_KINDS and model['encoder_weights'] is None
+            and not model['init_checkpoint']):
+        raise EncoderWeightsError(
+            f'model.encoder_weights is not set: training {model["architecture"]} on '
+            f'{config["data"]["kind"]} data would start from a random encoder, not the '
+            f'paper\'s ImageNet {model["encoder"]}. Export the ImageNet weights once to a '
+            f'local file as docs/models.md ("ImageNet encoder weights from a local file") '
+            f'shows and pass --set model.encoder_weights=PATH (reproduce: --encoder-weights '
+            f'PATH), or set model.encoder_weights: none to train from scratch on purpose')
 
 
 def load_initial_weights(module: LandmarkSegmentationModule, path) -> None:
@@ -115,6 +139,7 @@ def build_trainer(config: dict, run_dir: Path, extra_callbacks=(), enable_checkp
         limit_train_batches=trainer_config['limit_train_batches'],
         limit_val_batches=trainer_config['limit_val_batches'],
         log_every_n_steps=int(trainer_config['log_every_n_steps']),
+        num_sanity_val_steps=int(trainer_config['num_sanity_val_steps']),
         enable_progress_bar=bool(trainer_config['progress_bar']),
         enable_checkpointing=enable_checkpointing, deterministic=trainer_config['deterministic'],
         enable_model_summary=bool(trainer_config['progress_bar']),
@@ -128,6 +153,8 @@ def train(config: dict, resume=None, run_dir=None) -> TrainResult:
     L.seed_everything(int(config['seed']), workers=True, verbose=False)
     if resume is not None and not Path(resume).is_file():
         raise FileNotFoundError(f'checkpoint to resume not found: {resume}')
+    if resume is None:
+        require_encoder_weights(config)
     data_module = LandmarkDataModule(config)
     class_weights = resolve_class_weights(config, data_module)
     module = LandmarkSegmentationModule(config, class_weights)
@@ -152,6 +179,51 @@ def train(config: dict, resume=None, run_dir=None) -> TrainResult:
         with open(run_dir / 'summary.json', 'w', encoding='utf-8') as stream:
             json.dump(asdict(result), stream, indent=2)
     return result
+
+
+#: Recipe keys that do not change what a run learns, left out of :func:`run_key`.
+_KEYLESS = {'name': None, 'output': None, 'export': None,
+            'data': ('cache_dir', 'num_workers'),
+            'trainer': ('progress_bar', 'log_every_n_steps')}
+
+
+def run_key(config: dict) -> str:
+    """Return a short hash of what a run trains: the recipe without names, folders, logging."""
+    recipe = {}
+    for key, value in config.items():
+        if key in _KEYLESS and _KEYLESS[key] is None:
+            continue
+        if key in _KEYLESS:
+            value = {name: item for name, item in value.items() if name not in _KEYLESS[key]}
+        recipe[key] = value
+    text = json.dumps(recipe, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]
+
+
+def read_result(run_dir) -> TrainResult | None:
+    """Return a finished run's result from its ``summary.json``, or None if it has none."""
+    summary = Path(run_dir) / 'summary.json'
+    if not summary.is_file():
+        return None
+    with open(summary, encoding='utf-8') as stream:
+        return TrainResult(**json.load(stream))
+
+
+def train_or_resume(config: dict, runs_dir) -> TrainResult:
+    """Train a recipe into ``runs_dir/NAME-KEY`` unless that run already finished.
+
+    A finished run (its ``summary.json`` written) is read back; an interrupted one
+    continues from its ``last.ckpt``; the key (:func:`run_key`) changes with anything
+    in the recipe that changes training, so an edited recipe trains afresh.
+    """
+    key = run_key(config)
+    existing = sorted(Path(runs_dir).glob(f'*-{key}'))
+    run_dir = existing[0] if existing else Path(runs_dir) / f'{config["name"]}-{key}'
+    finished = read_result(run_dir)
+    if finished is not None and Path(finished.best_checkpoint).is_file():
+        return finished
+    last = run_dir / 'checkpoints' / 'last.ckpt'
+    return train(config, resume=last if last.is_file() else None, run_dir=run_dir)
 
 
 def best_validation(history: list[dict]) -> dict:

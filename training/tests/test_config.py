@@ -5,7 +5,7 @@
 from conftest import CONFIGS
 from liver_landmarks.model import ARCHITECTURES
 from liver_landmarks_training.cli import build_parser, main, USAGE_ERROR
-from liver_landmarks_training.config import ConfigError, DEFAULTS, load_config
+from liver_landmarks_training.config import ConfigError, DEFAULTS, load_config, load_recipe, Recipe
 from liver_landmarks_training.sweep import load_sweep
 import pytest
 
@@ -40,10 +40,10 @@ def test_bad_overrides_are_refused_with_the_key(override, message):
 
 def test_base_recipe_is_inherited_and_overridden():
     pretrain = load_config(CONFIGS / 'l3d_pretrain.yaml')
-    candidate = load_config(CONFIGS / 'candidates' / 'unet3plus_ce.yaml')
+    candidate = load_config(CONFIGS / 'candidates' / 'candidate_06.yaml')
     assert candidate['model']['architecture'] == 'unet3plus'
     assert candidate['data'] == pretrain['data']
-    assert candidate['loss']['ce'] == 1.0 and candidate['loss']['focal_tversky'] == 0.0
+    assert candidate['loss']['ce'] == 0.5 and candidate['loss']['focal_tversky'] == 0.5
     finetune = load_config(CONFIGS / 'p2ilf_finetune_ce_ft.yaml')
     assert (finetune['loss']['ce'], finetune['loss']['focal_tversky']) == (0.75, 0.25)
     assert finetune['optim'] == load_config(CONFIGS / 'p2ilf_finetune_ce.yaml')['optim']
@@ -61,6 +61,10 @@ def test_issue_recipes_have_the_required_settings():
     assert (ce['optim']['lr'], ce['optim']['batch_size']) == (1e-4, 8)
     assert ce['trainer']['early_stopping_patience'] == 7
     assert ce['loss']['ce'] == 1.0 and ce['data']['val_patients'] == [1, 2]
+    assert ce['data']['test_patients'] == [4, 11]
+    # The paper fine-tunes with flips only.
+    assert ce['data']['augment'] == {'hflip': 0.5, 'vflip': 0.5, 'rotate_deg': 0,
+                                     'perspective': 0, 'brightness_contrast': 0}
     candidates = [load_config(path) for path in (CONFIGS / 'candidates').glob('*.yaml')]
     assert len(candidates) == 10
     assert {c['model']['architecture'] for c in candidates} == set(ARCHITECTURES)
@@ -80,14 +84,16 @@ def test_ablation_grid_is_the_papers():
     assert sweep.grid['optim.lr'] == [0.1, 0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001]
     assert sweep.grid['optim.batch_size'] == [2, 4, 8, 16, 32]
     assert set(sweep.grid['model.architecture']) == set(ARCHITECTURES)
-    assert len(sweep.combinations()) == 5 * 7 * 5 * len(sweep.grid['loss'])
+    # UNet3+ only up to batch 8: three batch sizes instead of five.
+    assert len(sweep.combinations()) == (4 * 5 + 3) * 7 * len(sweep.grid['loss'])
     narrowed = load_sweep(CONFIGS / 'sweeps' / 'ablation.yaml',
                           ['sweep.grid.optim.batch_size=[8]', 'trainer.max_epochs=2'])
     assert len(narrowed.combinations()) == 5 * 7 * len(sweep.grid['loss'])
     assert narrowed.recipe['trainer']['max_epochs'] == 2
 
 
-@pytest.mark.parametrize('command', ['synth', 'train', 'sweep', 'evaluate', 'export'])
+@pytest.mark.parametrize('command', ['synth', 'train', 'sweep', 'evaluate', 'export',
+                                     'reproduce'])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([command, '--help'])
@@ -98,7 +104,7 @@ def test_every_command_has_help(command, capsys):
 @pytest.mark.parametrize('argv', [
     ['train', 'missing_recipe.yaml'],
     ['train', str(CONFIGS / 'smoke.yaml'), '--set', 'data.kind=p2ilf',
-     '--set', 'data.root=no_such_p2ilf_folder'],
+     '--set', 'data.root=no_such_p2ilf_folder', '--set', 'model.encoder_weights=none'],
     ['export', 'no_such.ckpt', '--out', 'x', '--stem', 'y'],
     ['evaluate', str(CONFIGS / 'smoke.yaml'), '--model', 'a=no_such_card.json', '--out', 'x'],
 ])
@@ -108,3 +114,23 @@ def test_missing_paths_give_one_line_and_exit_2(argv, capsys, tmp_path, monkeypa
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith('error: ')
     assert 'no_such' in error[0] or 'missing_recipe' in error[0]
+
+
+@pytest.mark.parametrize('override, message', [
+    ('optim.lr=fast', "'optim.lr' must be float"),
+    ('optim.batch_size=8.5', "'optim.batch_size' must be int"),
+    ('loss.include_background=maybe', "'loss.include_background' must be bool"),
+    ('data.test_patients=4', "'data.test_patients' must be list"),
+])
+def test_recipe_schema_is_typed(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides=[override])
+
+
+def test_typed_recipe_matches_the_dict_form():
+    recipe = load_recipe(CONFIGS / 'l3d_pretrain.yaml')
+    assert isinstance(recipe, Recipe)
+    assert (recipe.model.architecture, recipe.optim.lr, recipe.data.val_kind) == (
+        'unet', 1e-4, 'p2ilf')
+    assert recipe.to_dict() == load_config(CONFIGS / 'l3d_pretrain.yaml')
+    assert Recipe().to_dict() == DEFAULTS

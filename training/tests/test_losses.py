@@ -5,7 +5,8 @@
 import math
 
 from liver_landmarks_training.losses import (
-    class_weights_from_masks, CompositeLoss, EmptyClassError, huber_on_probabilities)
+    class_weights_for, class_weights_from_masks, CompositeLoss, EmptyClassError,
+    huber_on_probabilities, TVERSKY_SMOOTH)
 import numpy as np
 import pytest
 import torch
@@ -35,8 +36,8 @@ def _tversky_indices(logits, target, alpha, beta):
         true_positive = (p * y).sum()
         false_positive = (p * (1 - y)).sum()
         false_negative = ((1 - p) * y).sum()
-        indices.append(true_positive / (true_positive + alpha * false_positive
-                                        + beta * false_negative))
+        indices.append((true_positive + TVERSKY_SMOOTH) / (
+            true_positive + alpha * false_positive + beta * false_negative + TVERSKY_SMOOTH))
     return np.array(indices)
 
 
@@ -127,3 +128,39 @@ def test_composite_is_weighted_sum_and_gradients_flow_through_every_term():
 def test_all_zero_coefficients_are_refused():
     with pytest.raises(ValueError, match='zero'):
         CompositeLoss(a=0.0)
+
+
+@pytest.mark.parametrize('coefficients', [{'b': 1.0}, {'d': 1.0}], ids=['dice', 'focal_tversky'])
+@pytest.mark.parametrize('include_background', [False, True])
+def test_absent_landmark_predicted_everywhere_is_penalised(coefficients, include_background):
+    # No ligament (2) anywhere in the targets.
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[0, 2, :] = 1
+    target[0, 6, :] = 3
+    confident = torch.full((1, 4, 8, 8), -10.0)
+    confident.scatter_(1, target[:, None], 10.0)
+    ligament_everywhere = confident.clone()
+    ligament_everywhere[:, 2] = 20.0
+    loss = CompositeLoss(a=0.0, include_background=include_background, **coefficients)
+    right, wrong = loss(confident, target).item(), loss(ligament_everywhere, target).item()
+    assert right < 0.01
+    assert wrong > 0.3
+
+
+def test_background_is_a_recipe_option_of_the_overlap_terms():
+    logits, target = _example()
+    without = CompositeLoss(a=0.0, b=1.0)(logits, target).item()
+    with_background = CompositeLoss(a=0.0, b=1.0, include_background=True)(logits, target).item()
+    probabilities, one_hot = _softmax_and_one_hot(logits, target)
+    p, y = probabilities[:, 0], one_hot[:, 0]
+    background = ((p * y).sum() + TVERSKY_SMOOTH) / (
+        (p * y).sum() + 0.5 * (p * (1 - y)).sum() + 0.5 * ((1 - p) * y).sum() + TVERSKY_SMOOTH)
+    assert with_background == pytest.approx((3 * without + 1 - background) / 4, rel=1e-5)
+
+
+def test_table4_weightings_from_counts():
+    counts = [970, 20, 9, 1]
+    assert class_weights_for(counts, 'eq1') == pytest.approx(
+        [1.0] + [math.log(1000 / n) for n in (20, 9, 1)])
+    assert class_weights_for(counts, 'log') == pytest.approx([math.log(1000 / n) for n in counts])
+    assert class_weights_for(counts, 'proportional') == pytest.approx([1000 / n for n in counts])
