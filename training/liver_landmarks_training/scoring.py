@@ -7,8 +7,9 @@ and a line rasterised at one size and resized to another is not the same line. S
 every frame is scored at the size of its image:
 
 * the ground truth is the annotation drawn at the image's size, lines
-  :func:`liver_landmarks.p2ilf_io.line_thickness_for_height` wide (12 px at 1080
-  rows), or the colour label image as stored;
+  :func:`liver_landmarks.drawing.line_thickness` of
+  ``p2ilf_io.LINE_THICKNESS_AT_1080`` wide (12 px at 1080 rows), or the colour label
+  image as stored;
 * ``raw``: the network's argmax, enlarged to that size by nearest neighbour;
 * ``post``: :class:`liver_landmarks.postprocess.PostProcessor` on the argmax (with
   the frame for the field-of-view cull), its polylines mapped to that size and
@@ -47,11 +48,11 @@ def postprocessor_for(rows: int, config: PostProcessConfig = PostProcessConfig()
                       ) -> PostProcessor:
     """Return a post-processor whose re-drawn lines are the ground truth's width at ``rows``.
 
-    ``PostProcessConfig.thickness_for`` scales ``line_thickness_px`` from 1080 rows and
-    rounds; asking for exactly ``width * 1080 / rows`` makes it return ``width``.
+    The re-drawn labels and the rasterised annotation share one width formula
+    (:func:`liver_landmarks.drawing.line_thickness`), so the annotation's width at 1080
+    rows gives the same width at every size.
     """
-    width = p2ilf_io.line_thickness_for_height(rows)
-    return PostProcessor(replace(config, line_thickness_px=width * 1080.0 / rows))
+    return PostProcessor(replace(config, line_thickness_px=p2ilf_io.LINE_THICKNESS_AT_1080))
 
 
 def predict_ids(network, dataset, batch_size: int = 4) -> list[np.ndarray]:

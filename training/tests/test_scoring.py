@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Scoring at the ground truth's resolution: line widths match, the ground truth scores high."""
 
-from liver_landmarks import p2ilf_io
+from liver_landmarks.drawing import line_thickness
+from liver_landmarks.p2ilf_io import LINE_THICKNESS_AT_1080
 from liver_landmarks.postprocess import PostProcessConfig
 from liver_landmarks.preprocess import resize_labels
 from liver_landmarks_training.datasets import discover_p2ilf
@@ -23,7 +24,8 @@ def full_size_frames(tmp_path_factory):
 @pytest.mark.parametrize('rows', [225, 240, 270, 320, 480, 720, 1024, 1080, 2160])
 def test_redrawn_lines_are_as_wide_as_the_ground_truths(rows):
     postprocessor = postprocessor_for(rows)
-    assert postprocessor.config.thickness_for(rows) == p2ilf_io.line_thickness_for_height(rows)
+    assert postprocessor.config.thickness_for(rows) == line_thickness(rows,
+                                                                    LINE_THICKNESS_AT_1080)
 
 
 def test_post_processing_the_ground_truth_at_its_resolution_scores_at_least_0_95(
