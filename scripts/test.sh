@@ -25,22 +25,11 @@ fi
 ros_facing_tests() {
     local path
     for path in test/test_node_*.py test/test_bad_input_table.py test/test_faults.py \
-                test/test_messages.py test/test_image_conversion.py test/test_bag_replay.py; do
+                test/test_messages.py test/test_image_conversion.py test/test_bag_replay.py \
+                test/test_loopback_dds.py; do
         [ -f "$path" ] && echo "$path"
     done
 }
-
-#: Known Jazzy gap, open: on Jazzy (rclpy 7.1.6, Fast DDS 2.14) the node's default
-#: best-effort image subscription loses most 1920x1080 frames (6 MB samples; the node's
-#: diagnostics count them as never received); 640x480 frames arrive, and with
-#: input_reliability reliable full-HD frames arrive too. Kilted passes all. Deselected,
-#: and announced, so CI checks the rest until the node handles it.
-jazzy_known_gaps=(
-    "test/test_node_dds.py::test_every_output_matches_the_offline_pipeline[1920-1080-rgb8-0]"
-    "test/test_node_dds.py::test_every_output_matches_the_offline_pipeline[1920-1080-bgr8-0]"
-    "test/test_node_dds.py::test_every_output_matches_the_offline_pipeline[1920-1080-bgr8-64]"
-    "test/test_node_dds.py::test_a_flood_processes_the_newest_frame_counts_drops_and_keeps_memory_flat"
-)
 
 setup_jazzy() {
     local venv="$root/.venv-jazzy" stamp="$root/.venv-jazzy/.installed-requirements" want
@@ -77,11 +66,6 @@ case $distro in
         done
         if [ "$names_tests" = 0 ]; then
             mapfile -t selected < <(ros_facing_tests)
-            echo "test: jazzy: deselecting ${#jazzy_known_gaps[@]} known-failing full-HD DDS" \
-                 "tests (scripts/test.sh, jazzy_known_gaps)"
-            for gap in "${jazzy_known_gaps[@]}"; do
-                selected+=(--deselect "$gap")
-            done
             set -- "${selected[@]}" "$@"
         fi
         ;;

@@ -20,6 +20,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
+from liver_landmarks.bag.storage import message_class
 from liver_landmarks.ros.image_conversion import bytes_to_uint8_array, numpy_to_image_msg
 from liver_landmarks.ros.messages import OUTPUT_MSGTYPES
 from liver_landmarks_tools.support.data import REPOSITORY
@@ -28,7 +29,6 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
 from sensor_msgs.msg import Image
 
 REPO_ROOT = REPOSITORY
@@ -106,7 +106,7 @@ class NodeClient:
             Image, image_topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.output_subscriptions = [
             self.node.create_subscription(
-                get_message(OUTPUT_MSGTYPES[key]), f'{self.node_name}/{key}',
+                message_class(OUTPUT_MSGTYPES[key]), f'{self.node_name}/{key}',
                 lambda msg, key=key: self._on_output(key, msg), reliable)
             for key in self.keys]
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
