@@ -36,8 +36,10 @@ def _overlay(frame_rgb, ids, title):
 
 
 def _rounded(scores):
-    return {name: {key: (round(value, 4) if isinstance(value, float) else value)
-                   for key, value in entry.items()} for name, entry in scores.items()}
+    # A landmark absent from both prediction and ground truth has no score (None).
+    return {name: None if entry is None else {
+        key: (round(value, 4) if isinstance(value, float) else value)
+        for key, value in entry.items()} for name, entry in scores.items()}
 
 
 def score_models(image_path, gt_path, models: dict, out, backend='torch') -> dict:
@@ -89,8 +91,9 @@ def markdown_table(results: dict) -> str:
             cells = []
             for name in names:
                 score = entry[stage][name]
-                cells += [f"{score['precision']:.3f}", f"{score['dice']:.3f}",
-                          f"{score['francois_px']:.2f}"]
+                cells += (['-'] * 3 if score is None else [
+                    f"{score['precision']:.3f}", f"{score['dice']:.3f}",
+                    f"{score['francois_px']:.2f}"])
             lines.append(f'| {label} | {stage} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
