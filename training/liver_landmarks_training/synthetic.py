@@ -28,20 +28,11 @@ import cv2
 from liver_landmarks import p2ilf_io
 from liver_landmarks.drawing import line_thickness
 from liver_landmarks.landmarks import Landmark, LANDMARKS
+from liver_landmarks_training import synthetic_effects as fx
+from liver_landmarks_training.synthetic_effects import EFFECTS, REFERENCE_ROWS
 import numpy as np
-from scipy.special import ndtri
 
-#: Reference image height that the pixel lengths in :class:`SyntheticConfig` refer to.
-REFERENCE_ROWS = 1080
-#: Effects that :attr:`SyntheticConfig.disabled_effects` can switch off.
-EFFECTS = frozenset({'specular', 'smoke', 'lighting', 'blur', 'noise'})
-#: From this many rows on, curve distance fields are computed at half size (speed).
-_HALF_SIZE_FIELDS_FROM_ROWS = 720
-#: Fraction of the ligament's length over which it fades into the organ at its lower end.
-_LIGAMENT_FADE = 0.06
-#: Standard normal quantiles of 256 equally likely codes: Gaussian pixel noise from uint8
-#: draws, several times faster than drawing normals at 1920x1080.
-_GAUSSIAN_QUANTILES = ndtri((np.arange(256) + 0.5) / 256).astype(np.float32)
+__all__ = ['EFFECTS', 'REFERENCE_ROWS', 'render_frame', 'SyntheticConfig', 'SyntheticFrame']
 
 
 @dataclass(frozen=True)
@@ -147,64 +138,20 @@ def render_frame(seed: int, width: int = 1920, height: int = 1080,
 
 
 class _Renderer:
-    """Draws one frame; split into steps so that each stays readable.
+    """Lays out one frame's scene and labels; the drawing effects are :mod:`.synthetic_effects`.
 
-    Colour layers are planar ``(3, H, W)`` float32 in 0..1 while drawing: per-pixel
-    factors of shape ``(H, W)`` then broadcast over the leading axis, which is
-    several times faster than over a trailing channel axis at 1920x1080.
+    The scene is the lobes, the field of view, the instrument, the landmark curves
+    and what of them is visible; each look (fat, vessels, spots, the ridge's fold,
+    the ligament's band, the camera effects) is a named function there.
     """
 
     def __init__(self, seed, width, height, config):
         self.rng = np.random.default_rng(seed)
-        self.seed = seed
+        self.canvas = fx.Canvas(seed, width, height)
         self.width, self.height = width, height
         self.config = config
-        self.scale = height / REFERENCE_ROWS
-        self.xs = np.arange(width, dtype=np.float32)[None, :]
-        self.ys = np.arange(height, dtype=np.float32)[:, None]
-
-    # -- helpers -----------------------------------------------------------------
-    def _enabled(self, effect):
-        return effect not in self.config.disabled_effects
-
-    def _noise(self, stream, octaves=(4, 8, 16, 32), persistence=0.55):
-        """Return smooth fractal noise in about [-1, 1], from a generator derived from the seed.
-
-        The octaves are summed at a small size and resized once to the frame.
-        """
-        rng = np.random.default_rng([self.seed, stream])
-        aspect = self.width / self.height
-        rows = min(self.height, 4 * max(octaves))
-        size = (max(2, int(round(rows * aspect))), rows)
-        total = np.zeros(size[::-1], np.float32)
-        amplitude, norm = 1.0, 0.0
-        for cells in octaves:
-            grid = rng.standard_normal((cells + 1, int(round(cells * aspect)) + 1))
-            total += amplitude * cv2.resize(grid.astype(np.float32), size,
-                                            interpolation=cv2.INTER_CUBIC)
-            norm += amplitude
-            amplitude *= persistence
-        total /= norm
-        return cv2.resize(total, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-
-    def _colour(self, low, high):
-        """Return a random RGB colour as a (3, 1, 1) float32 array in 0..1."""
-        return (self.rng.uniform(low, high) / 255.0).astype(np.float32).reshape(3, 1, 1)
-
-    def _reddish(self, red_range, green_ratio, blue_over_green):
-        """Return a random red-dominated colour: green a fraction of red, blue of green.
-
-        Tying blue to green keeps hues between red, pink and purple-brown, never olive.
-        """
-        red = self.rng.uniform(*red_range)
-        green = red * self.rng.uniform(*green_ratio)
-        blue = min(red, green * self.rng.uniform(*blue_over_green))
-        return (np.array([red, green, blue]) / 255.0).astype(np.float32).reshape(3, 1, 1)
-
-    def _blurred_canvas(self, canvas, sigma_px, strength):
-        """Blur a drawn uint8 canvas into an (H, W) float32 amount in 0..strength."""
-        blurred = cv2.GaussianBlur(canvas, (0, 0), max(0.5, sigma_px * self.scale))
-        return blurred.astype(np.float32) * np.float32(strength / 255.0)
+        self.scale = self.canvas.scale
+        self.xs, self.ys = self.canvas.xs, self.canvas.ys
 
     def _curve(self, start, end, bow, wiggle, wiggle_phase, count=400):
         """Return a smooth open curve from start to end, bent by bow and a sine wiggle (pixels)."""
@@ -214,28 +161,6 @@ class _Renderer:
         offset = bow * 4.0 * t * (1.0 - t) + wiggle * np.sin(
             2.0 * math.pi * 1.3 * t + wiggle_phase) * np.sin(math.pi * t)
         return start + t * direction + offset * normal
-
-    def _curve_field(self, points, taper):
-        """Return the distance to a polyline, the signed offset along its normal, the taper.
-
-        The distance transform's labels give every pixel its nearest curve pixel; that
-        pixel's nearest vertex gives the normal, the taper and the exact (sub-pixel)
-        curve position, so the signed offset is smooth across the curve. Frames of
-        720 rows or more are computed at half size and interpolated: the fields are
-        smooth, and the signed offset, which makes the sharp edges, is linear
-        across the curve, so interpolation keeps it exact.
-        """
-        if self.height < _HALF_SIZE_FIELDS_FROM_ROWS:
-            return _curve_field(points, taper, self.width, self.height)
-        half = (self.width + 1) // 2, (self.height + 1) // 2
-        # Pixel centres map as x_half = (x + 0.5) / 2 - 0.5, as cv2.resize assumes.
-        fields = _curve_field((points + 0.5) / 2.0 - 0.5, taper, *half)
-        size = (self.width, self.height)
-        distance, signed, near_taper = (
-            cv2.resize(field_, size, interpolation=cv2.INTER_LINEAR) for field_ in fields)
-        distance *= 2.0
-        signed *= 2.0
-        return distance, signed, near_taper
 
     # -- scene ---------------------------------------------------------------------
     def render(self):
@@ -257,18 +182,18 @@ class _Renderer:
         if self.rng.random() < cfg.second_ridge_probability:
             ridges.append(self._ridge_curve(lobes[-1]))
         for curve, underside in ridges:
-            self._shade_ridge(image, rim_fade, curve, underside)
+            fx.ridge_fold(self.canvas, self.rng, image, rim_fade, curve, underside)
             contours[Landmark.RIDGE] += self._visible_runs(curve, visible(curve))
         if self.rng.random() < cfg.ligament_probability:
             curve = self._ligament_curve(lobes[0])
             touching = self._point_test(view, inside_distance, 1.0)
-            faded_in = np.linspace(0.0, 1.0, len(curve)) >= _LIGAMENT_FADE / 2
-            image = self._draw_ligament(image, organ_alpha, curve)
+            faded_in = np.linspace(0.0, 1.0, len(curve)) >= fx.LIGAMENT_FADE / 2
+            image = fx.ligament_band(self.canvas, self.rng, image, organ_alpha, curve)
             contours[Landmark.LIGAMENT] = self._visible_runs(curve, touching(curve) & faded_in)
         if instrument is not None:
-            image = self._draw_instrument(image, *instrument)
+            image = fx.instrument_over(self.canvas, image, *instrument)
             organ_alpha = organ_alpha * (1.0 - instrument[0])
-        image = self._finish(image, organ_alpha, fov)
+        image = fx.apply_camera_effects(self.canvas, cfg, self.rng, image, organ_alpha, fov)
         contour_list = p2ilf_io.contours_from_polylines(contours)
         kwargs = {}
         if cfg.label_thickness_px is not None:
@@ -347,16 +272,11 @@ class _Renderer:
         tint = np.array([1.0, 1.0, 1.05], np.float32).reshape(3, 1, 1)
         return alpha, np.float32(grey) * tint * shade
 
-    def _draw_instrument(self, image, alpha, layer):
-        shadow = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.03 * self.height)) * np.float32(0.4)
-        image *= 1.0 - shadow
-        return _lerp(image, layer, alpha)
-
     def _organ_over_background(self, lobes):
         rng, scale = self.rng, self.scale
         # Ranges span saturated red tissue to the greyish pink and purple-brown of P2ILF.
-        background_colour = self._reddish((130, 210), (0.3, 0.7), (0.95, 1.3))
-        organ_colour = self._reddish((85, 160), (0.35, 0.7), (0.9, 1.35))
+        background_colour = fx.reddish_colour(rng, (130, 210), (0.3, 0.7), (0.95, 1.3))
+        organ_colour = fx.reddish_colour(rng, (85, 160), (0.35, 0.7), (0.9, 1.35))
         texture_strength, shadow_width = rng.uniform(0.12, 0.3), rng.uniform(30, 80) * scale
         shadow_depth = rng.uniform(0.1, 0.4)
         rim_darkening, rim_width = rng.uniform(0.2, 0.5), rng.uniform(25, 90) * scale
@@ -371,61 +291,25 @@ class _Renderer:
         inside = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
         outside = cv2.distanceTransform((mask <= 127).astype(np.uint8), cv2.DIST_L2, 5)
 
-        shade = (1.0 + 0.25 * self._noise(1)) * (
+        canvas = self.canvas
+        shade = (1.0 + 0.25 * canvas.noise(1)) * (
             1.0 - shadow_depth * np.exp(-outside / shadow_width))
         background = background_colour * shade
-        background = self._add_fat(background, shade)
-        background = self._add_vessels(background, 2, (120, 20, 30), count=6, width_px=3,
-                                       strength=0.7)
+        background = fx.fat_patches(canvas, rng, background, shade)
+        background = fx.vessels(canvas, background, 2, (120, 20, 30), count=6, width_px=3,
+                                strength=0.7)
 
-        shade = (1.0 + texture_strength * self._noise(3, (6, 12, 24, 48, 96)))
+        shade = (1.0 + texture_strength * canvas.noise(3, (6, 12, 24, 48, 96)))
         shade *= 1.0 - rim_darkening * np.exp(-inside / rim_width)
         shade += sheen * np.exp(-inside / sheen_width)
         organ = organ_colour * shade
-        organ = self._add_vessels(organ, 4, (70, 20, 25), count=4, width_px=4, strength=0.45)
+        organ = fx.vessels(canvas, organ, 4, (70, 20, 25), count=4, width_px=4, strength=0.45)
         if rng.random() < self.config.spots_probability:
-            organ = self._add_spots(organ, shade)
+            organ = fx.pale_spots(canvas, organ, shade)
         organ -= background
         organ *= alpha
         organ += background
         return organ, alpha, inside
-
-    def _add_fat(self, background, shade):
-        amount = np.clip((self._noise(5, (3, 6, 12, 24)) - self.rng.uniform(0.25, 0.6)) * 4.0,
-                         0.0, 1.0)
-        fat = self._colour([190, 150, 70], [230, 200, 120]) * (
-            shade * (1.0 + 0.15 * self._noise(6, (32, 64))))
-        return _lerp(background, fat, amount)
-
-    def _add_vessels(self, layer, stream, colour, count, width_px, strength):
-        rng = np.random.default_rng([self.seed, stream, 7])
-        canvas = np.zeros((self.height, self.width), np.uint8)
-        for _ in range(int(rng.integers(1, count + 1))):
-            point = rng.uniform(0, 1, 2) * (self.width, self.height)
-            heading = rng.uniform(0, 2 * math.pi)
-            steps = []
-            for _ in range(40):
-                heading += rng.normal(0.0, 0.35)
-                step = np.array([math.cos(heading), math.sin(heading)])
-                point = point + 0.012 * self.height * step
-                steps.append(point)
-            thickness = max(1, int(round(width_px * self.scale * rng.uniform(0.5, 1.2))))
-            pts = np.round(np.array(steps) * 8).astype(np.int32).reshape(-1, 1, 2)
-            cv2.polylines(canvas, [pts], False, 255, thickness, cv2.LINE_AA, shift=3)
-        amount = self._blurred_canvas(canvas, 1.2, strength)
-        return _lerp(layer, np.asarray(colour, np.float32).reshape(3, 1, 1) / 255.0, amount)
-
-    def _add_spots(self, organ, shade):
-        rng = np.random.default_rng([self.seed, 8])
-        canvas = np.zeros((self.height, self.width), np.uint8)
-        count = int(rng.integers(60, 300))
-        centres = rng.uniform(0, 1, (count, 2)) * (self.width, self.height)
-        radii = rng.uniform(3, 14, count) * self.scale
-        for (x, y), r in zip(centres, radii):
-            cv2.circle(canvas, (int(x), int(y)), max(1, int(r)), 255, -1, cv2.LINE_AA)
-        amount = self._blurred_canvas(canvas, 3.0, rng.uniform(0.3, 0.6))
-        pale = np.array([200, 170, 130], np.float32).reshape(3, 1, 1) / 255.0
-        return _lerp(organ, pale * shade, amount)
 
     # -- landmarks -------------------------------------------------------------
     def _ridge_curve(self, lobe):
@@ -447,22 +331,6 @@ class _Renderer:
         underside_is_positive = normal_points_down == (rng.random() < 0.8)
         return curve, underside_is_positive
 
-    def _shade_ridge(self, image, rim_fade, curve, underside_is_positive):
-        """Darken the fold's underside and light its crest, in place."""
-        rng, scale = self.rng, self.scale
-        depth, width = rng.uniform(0.35, 0.65), rng.uniform(25, 70) * scale
-        crest, crest_width = rng.uniform(0.1, 0.3), rng.uniform(4, 10) * scale
-        distance, signed, near_taper = self._curve_field(curve, _end_taper(len(curve), 0.08))
-        # Anti-aliased choice of side: a one-pixel ramp across the exact curve.
-        underside = np.clip(0.5 + (signed if underside_is_positive else -signed), 0.0, 1.0)
-        dark = np.exp(distance / -width) * depth
-        light = np.exp(distance / -crest_width) * crest
-        factor = light - (dark + light) * underside
-        factor *= near_taper
-        factor *= rim_fade
-        factor += 1.0
-        image *= factor
-
     def _ligament_curve(self, lobe):
         rng, h = self.rng, self.height
         theta = -math.pi / 2 + rng.uniform(-0.7, 0.7) - lobe.angle
@@ -473,23 +341,6 @@ class _Renderer:
         return self._curve(bottom, top, bow=rng.uniform(-0.08, 0.08) * h,
                            wiggle=rng.uniform(0, 0.015) * h,
                            wiggle_phase=rng.uniform(0, 2 * math.pi))
-
-    def _draw_ligament(self, image, organ_alpha, curve):
-        rng, scale = self.rng, self.scale
-        half_width = rng.uniform(7, 16) * scale
-        colour = self._colour([190, 140, 120], [235, 200, 180])
-        shadow = rng.uniform(0.2, 0.45)
-        taper = np.clip(np.linspace(0.0, 1.0, len(curve)) / _LIGAMENT_FADE, 0.0, 1.0)
-        distance, signed, near_taper = self._curve_field(curve, taper)
-        visible = near_taper * organ_alpha
-        edge = max(1.0, 0.4 * half_width)
-        band = np.clip((half_width - distance) / edge + 0.5, 0.0, 1.0) * visible
-        beyond = np.maximum(distance - half_width, 0.0) / (1.5 * half_width)
-        shadow_side = np.clip(0.5 + signed, 0.0, 1.0)
-        darken = np.exp(-beyond) * shadow * shadow_side * visible * (1.0 - band)
-        image *= 1.0 - darken
-        fibres = 1.0 + 0.12 * self._noise(9, (16, 64, 128))
-        return _lerp(image, colour * fibres, band)
 
     def _silhouette(self, lobes, view):
         runs = []
@@ -538,106 +389,6 @@ class _Renderer:
             if _length(resampled) >= minimum:
                 runs.append(resampled.astype(np.float32))
         return runs
-
-    # -- camera effects -------------------------------------------------------------
-    def _finish(self, image, organ_alpha, fov):
-        """Apply highlights, smoke, lighting, blur and noise; return HxWx3 uint8 RGB."""
-        rng, scale = self.rng, self.scale
-        image = self._add_specular(image, organ_alpha)
-        smoke = rng.random() < self.config.smoke_probability
-        smoke_opacity = rng.uniform(0.08, self.config.smoke_max_opacity)
-        gain = rng.uniform(*self.config.gain_range)
-        vignetting = rng.uniform(0.0, self.config.vignetting_max)
-        light = rng.uniform([0.3, 0.3], [0.7, 0.7]) * (self.width, self.height)
-        blur = rng.random() < self.config.blur_probability
-        sigma = rng.uniform(0.5, self.config.blur_max_sigma_px) * scale
-        noise_sigma = rng.uniform(0.0, self.config.noise_max_sigma)
-        tint = rng.uniform(0.92, 1.08, 3).astype(np.float32).reshape(3, 1, 1)
-
-        if smoke and self._enabled('smoke'):
-            haze = np.clip(0.6 + 0.6 * self._noise(10, (2, 4, 8)), 0.0, 1.0) * smoke_opacity
-            image = _lerp(image, np.float32(0.8), haze)
-        if self._enabled('lighting'):
-            radius2 = ((self.xs - light[0]) ** 2 + (self.ys - light[1]) ** 2) / (
-                0.5 * (self.width ** 2 + self.height ** 2))
-            lighting = (1.0 - vignetting * np.clip(radius2 * 2.0, 0.0, 1.0)) * gain
-            image *= lighting
-            image *= tint
-        if blur and self._enabled('blur'):
-            for plane in image:
-                cv2.GaussianBlur(plane, (0, 0), sigma, dst=plane)
-        image *= 255.0
-        if self._enabled('noise') and noise_sigma > 0:
-            noise_rng = np.random.default_rng([self.seed, 11])
-            codes = noise_rng.integers(0, 256, image.shape, dtype=np.uint8)
-            image += (_GAUSSIAN_QUANTILES * np.float32(noise_sigma))[codes]
-        planes = [cv2.convertScaleAbs(plane) for plane in image]   # rounds and saturates
-        rgb = cv2.merge(planes)
-        rgb[~np.broadcast_to(fov, rgb.shape[:2])] = 0
-        return rgb
-
-    def _add_specular(self, image, organ_alpha):
-        if not self._enabled('specular'):
-            return image
-        rng = np.random.default_rng([self.seed, 12])
-        low, high = self.config.specular_count
-        canvas = np.zeros((self.height, self.width), np.uint8)
-        count = int(rng.integers(low, high + 1))
-        centres = rng.uniform(0, 1, (count, 2)) * (self.width, self.height)
-        axes = rng.uniform(1.5, 9, (count, 2)) * self.scale
-        angles = rng.uniform(0, 180, count)
-        for (x, y), (a, b), angle in zip(centres, axes, angles):
-            cv2.ellipse(canvas, (int(x), int(y)), (max(1, int(a)), max(1, int(b))), angle,
-                        0, 360, 255, -1, cv2.LINE_AA)
-        amount = self._blurred_canvas(canvas, 1.5, 1.0) * organ_alpha
-        return _lerp(image, np.float32(1.0), amount)
-
-
-def _lerp(layer, target, amount):
-    """Blend planar layer towards target by an (H, W) amount: layer + amount * (target - layer)."""
-    result = target - layer
-    result *= amount
-    result += layer
-    return result
-
-
-def _curve_field(points, taper, width, height):
-    """Compute :meth:`_Renderer._curve_field`'s fields on a width x height pixel grid."""
-    pixels = np.round(points * 8).astype(np.int32)
-    canvas = np.full((height, width), 255, np.uint8)
-    cv2.polylines(canvas, [pixels.reshape(-1, 1, 2)], False, 0, 1, cv2.LINE_8, shift=3)
-    distance, labels = cv2.distanceTransformWithLabels(
-        canvas, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-    rows, cols = np.nonzero(canvas == 0)   # row-major, the order of the labels
-    tangents = np.gradient(points, axis=0)
-    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-9
-    vertex = _nearest_vertex(points, np.stack([cols, rows], axis=1).astype(np.float64))
-    normal_x, normal_y = -tangents[vertex, 1], tangents[vertex, 0]
-    table = np.zeros((len(rows) + 1, 4), np.float32)
-    table[1:, 0], table[1:, 1] = normal_x, normal_y
-    table[1:, 2] = -(points[vertex, 0] * normal_x + points[vertex, 1] * normal_y)
-    table[1:, 3] = taper[vertex]
-    nearest = table[labels]
-    xs = np.arange(width, dtype=np.float32)[None, :]
-    ys = np.arange(height, dtype=np.float32)[:, None]
-    signed = nearest[..., 0] * xs + nearest[..., 1] * ys + nearest[..., 2]
-    return distance, signed, np.ascontiguousarray(nearest[..., 3])
-
-
-def _nearest_vertex(points, queries, chunk=4096):
-    """Index of the nearest polyline vertex for each query point (chunked brute force)."""
-    result = np.empty(len(queries), np.int64)
-    for start in range(0, len(queries), chunk):
-        block = queries[start:start + chunk]
-        d2 = ((block[:, None, :] - points[None, :, :]) ** 2).sum(-1)
-        result[start:start + chunk] = np.argmin(d2, axis=1)
-    return result
-
-
-def _end_taper(count, fraction):
-    """Ramp from 0 to 1 over the first and last fraction of a curve's vertices."""
-    t = np.linspace(0.0, 1.0, count)
-    return np.clip(np.minimum(t, 1.0 - t) / fraction, 0.0, 1.0)
 
 
 def _length(points):
