@@ -57,7 +57,7 @@ def generate_test_description():
 class TestReplayLaunch(unittest.TestCase):
     """While the launch runs."""
 
-    def test_outputs_carry_the_recorded_stamps(self, proc_output, bag):
+    def test_outputs_carry_the_recorded_stamps(self, proc_output, proc_info, bag):
         client = NodeClient(NODE, keys=KEYS)
         try:
             # The replay starts once the node subscribes, so the client must be listening
@@ -71,6 +71,9 @@ class TestReplayLaunch(unittest.TestCase):
                             'no output came back for the replayed frames')
             recorded = _recorded_stamps(bag)
             self.assertTrue(set(client.output_stamps()) <= recorded)
+            # The replay ends by itself once the bag is published; the launch's own
+            # shutdown must not be what stops it.
+            proc_info.assertWaitForShutdown(process='bag_replay', timeout=120)
         finally:
             client.close()
 
