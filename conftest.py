@@ -10,8 +10,8 @@ checks get the real sample frame through the variable a deployment would set.
 import os
 
 from liver_landmarks.backends.base import SAMPLE_FRAMES_ENV
-from liver_landmarks.ros.loopback import use_loopback_dds
 from liver_landmarks_tools.support.data import P2ILF_IMAGES
+from liver_landmarks_tools.support.loopback import use_loopback_dds
 
 use_loopback_dds()
 # A test suite run must not leave stray DDS participants in other suites' domain.

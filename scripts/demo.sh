@@ -48,7 +48,7 @@ python="$root/.venv/bin/python"
 # The loopback Fast DDS profile and discovery range, from the one place that defines them.
 eval "$("$python" - <<'EOF'
 import shlex
-from liver_landmarks.ros.loopback import loopback_environment
+from liver_landmarks_tools.support.loopback import loopback_environment
 for name, value in loopback_environment().items():
     print(f'export {name}={shlex.quote(value)}')
 EOF

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
-from liver_landmarks.ros import loopback
+from liver_landmarks_tools.support import loopback
 import pytest
 
 pytestmark = pytest.mark.dds

@@ -23,7 +23,7 @@ from liver_landmarks.bag.storage import (BagWriteError, check_writable, COMPRESS
                                          invalid_topic_names, message_class,
                                          MessagePosition, normalise_type_name, OutputBag,
                                          read_messages, topic_counts, UndecodableMessage)
-from liver_landmarks.pipeline import PIPELINE_STAGES, STAGES, StageError
+from liver_landmarks.pipeline import PIPELINE_STAGES, StageError, STAGES
 from liver_landmarks.ros.image_conversion import (decode_colour_frame, decode_compressed_frame,
                                                   ImageFormatError)
 from liver_landmarks.ros.messages import OUTPUT_KEYS, OUTPUT_MSGTYPES

@@ -10,7 +10,7 @@ until the subscriber has seen an output (the node is up and its model warm), the
 ``bench`` frames for the measured period; only those are counted.
 
 All three run with the loopback DDS profile
-(:func:`liver_landmarks.ros.loopback.use_loopback_dds`) and, where ``unshare -n``
+(:func:`liver_landmarks_tools.support.loopback.use_loopback_dds`) and, where ``unshare -n``
 works, inside a fresh network namespace whose only interface is ``lo``.
 
 This module imports only the standard library and numpy at module level (rclpy is
@@ -64,7 +64,7 @@ def netns_available() -> bool:
 
 def loopback_env(domain_id=None) -> dict:
     """Return this process's environment plus loopback DDS variables and a private domain."""
-    from liver_landmarks.ros.loopback import use_loopback_dds
+    from liver_landmarks_tools.support.loopback import use_loopback_dds
     env = use_loopback_dds(dict(os.environ))
     env['ROS_DOMAIN_ID'] = str(domain_id if domain_id is not None
                                else env.get('ROS_DOMAIN_ID') or 30 + os.getpid() % 70)
@@ -231,7 +231,7 @@ def _tail(path: Path, size: int = 1500) -> str:
 def _publish(args) -> int:
     """Publish (role): warm-up frames until the first output, then the measured period."""
     from liver_landmarks.calibration import calibration_frame
-    from liver_landmarks.ros.loopback import use_loopback_dds
+    from liver_landmarks_tools.support.loopback import use_loopback_dds
     use_loopback_dds()
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -308,7 +308,7 @@ def _uint8_array(frame: np.ndarray):
 
 def _subscribe(args) -> int:
     """Subscribe (role): record receive time minus stamp of every ``bench`` output."""
-    from liver_landmarks.ros.loopback import use_loopback_dds
+    from liver_landmarks_tools.support.loopback import use_loopback_dds
     use_loopback_dds()
     import importlib
     import rclpy

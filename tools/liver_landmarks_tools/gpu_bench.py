@@ -676,7 +676,7 @@ def _write_random_card(directory: Path) -> Path:
 
 def minimal_node(args) -> int:
     """Subscribe to /camera/image, segment on the GPU, publish mono8 labels at input size."""
-    from liver_landmarks.ros.loopback import use_loopback_dds
+    from liver_landmarks_tools.support.loopback import use_loopback_dds
     use_loopback_dds()
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy

@@ -32,9 +32,9 @@ import sys
 import threading
 import time
 
-from liver_landmarks.ros.loopback import use_loopback_dds
 from liver_landmarks_tools.dds_bench import netns_available, summarise_latencies
 from liver_landmarks_tools.support.data import REPOSITORY
+from liver_landmarks_tools.support.loopback import use_loopback_dds
 import numpy as np
 import psutil
 

@@ -24,8 +24,8 @@ def full_size_frames(tmp_path_factory):
 @pytest.mark.parametrize('rows', [225, 240, 270, 320, 480, 720, 1024, 1080, 2160])
 def test_redrawn_lines_are_as_wide_as_the_ground_truths(rows):
     postprocessor = postprocessor_for(rows)
-    assert postprocessor.config.thickness_for(rows) == line_thickness(rows,
-                                                                    LINE_THICKNESS_AT_1080)
+    expected = line_thickness(rows, LINE_THICKNESS_AT_1080)
+    assert postprocessor.config.thickness_for(rows) == expected
 
 
 def test_post_processing_the_ground_truth_at_its_resolution_scores_at_least_0_95(

@@ -7,7 +7,7 @@ exactly as a camera driver, a registration node and ``ros2 lifecycle``/``ros2 pa
 do. :func:`node_command` is the command line the launch file runs.
 
 The caller must have put DDS where it wants it (tests and demos call
-:func:`liver_landmarks.ros.loopback.use_loopback_dds`) before creating a client.
+:func:`liver_landmarks_tools.support.loopback.use_loopback_dds`) before creating a client.
 """
 
 from collections import OrderedDict

@@ -30,7 +30,7 @@ _LIBRARY_PATTERNS = {2: 'libfastrtps.so.2*', 3: 'libfastdds.so.3*'}
 
 def loopback_profile_path() -> Path:
     """Return the installed or source-tree path of the loopback Fast DDS profile."""
-    source_tree = Path(__file__).resolve().parents[2] / 'config' / PROFILE_NAME
+    source_tree = Path(__file__).resolve().parents[3] / 'config' / PROFILE_NAME
     if source_tree.is_file():
         return source_tree
     try:
