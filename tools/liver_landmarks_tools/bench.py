@@ -343,6 +343,25 @@ def run_dds_benchmarks(card_path: Path, backends: Sequence[str], device: str,
     return rows
 
 
+def add_pipeline_ratios(stages: Sequence[dict], dds: Sequence[dict]) -> None:
+    """Give each DDS row the single-frame pipeline rate of its backend and model, and the ratio.
+
+    ``pipeline_hz`` is 1 / (median total of the per-stage row with the same backend and
+    card); ``ratio`` is ``end_to_end_hz / pipeline_hz``: the share of the node's possible
+    rate that reaches the subscriber (above 1 when inference overlaps the other stages).
+    """
+    for row in dds:
+        if 'error' in row:
+            continue
+        match = next((stage for stage in stages if 'error' not in stage
+                      and stage['backend'] == row['backend']
+                      and stage['card'] == row['card']), None)
+        median = match['stages']['total'].get('median_ms') if match else None
+        if median:
+            row['pipeline_hz'] = round(1000.0 / median, 2)
+            row['ratio'] = round(row['end_to_end_hz'] / row['pipeline_hz'], 3)
+
+
 def markdown_report(results: dict) -> str:
     """Render the results as Markdown: machine, per-stage table, DDS table, notes."""
     machine = results['machine']
@@ -370,22 +389,23 @@ def markdown_report(results: dict) -> str:
     if results.get('dds'):
         lines += ['', '## End to end through DDS (publisher, node, subscriber processes)', '',
                   '| backend | node parameters | published Hz | labels Hz | '
-                  'latency p50 / p95 / p99 ms | complete frames Hz | node CPU % | netns |',
-                  '|---|---|---|---|---|---|---|---|']
+                  'labels latency p50 / p95 / p99 ms | polylines latency p50 / p95 / p99 ms | '
+                  'complete frames Hz | pipeline Hz | ratio | node CPU % | netns |',
+                  '|---|---|---|---|---|---|---|---|---|---|---|']
         for row in results['dds']:
             parameters = ' '.join(f'{key}={value}' for key, value in
                                   row.get('node_parameters', {}).items()) or 'defaults'
             if 'error' in row:
                 lines.append(f'| {row["backend"]} | {parameters} | failed: '
-                             f'{row["error"][:150]} | | | | | |')
+                             f'{row["error"][:150]} |' + ' |' * 8)
                 continue
             labels = row['topics'].get('/segmentation_node/labels', {})
-            latency = labels.get('latency', {})
+            polylines = row['topics'].get('/segmentation_node/polylines', {})
             lines.append(
                 f'| {row["backend"]} | {parameters} | {row["publish_rate_hz"]} | '
-                f'{labels.get("rate_hz")} | '
-                f'{latency.get("p50_ms")} / {latency.get("p95_ms")} / {latency.get("p99_ms")} | '
-                f'{row["end_to_end_hz"]} | {row.get("node_cpu_percent")} | '
+                f'{labels.get("rate_hz")} | {_latencies(labels)} | {_latencies(polylines)} | '
+                f'{row["end_to_end_hz"]} | {row.get("pipeline_hz", "-")} | '
+                f'{row.get("ratio", "-")} | {row.get("node_cpu_percent")} | '
                 f'{row.get("network_namespace")} |')
     reference = results.get('postprocess_reference')
     if reference:
@@ -394,6 +414,13 @@ def markdown_report(results: dict) -> str:
                   f'{_cell(reference["postprocess"])} ms (median / p95).']
     lines += ['', '## Notes', ''] + [f'- {note}' for note in results.get('notes', [])]
     return '\n'.join(lines) + '\n'
+
+
+def _latencies(topic: dict) -> str:
+    latency = topic.get('latency', {})
+    if not latency.get('count'):
+        return '-'
+    return f'{latency["p50_ms"]} / {latency["p95_ms"]} / {latency["p99_ms"]}'
 
 
 def _cell(summary: Optional[dict]) -> str:

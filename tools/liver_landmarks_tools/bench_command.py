@@ -107,6 +107,7 @@ def run(args) -> int:
             dds = bench.run_dds_benchmarks(card_path, args.dds_backends or backends, args.device,
                                            args.dds_seconds, args.dds_rate, Path(scratch),
                                            parameters)
+    bench.add_pipeline_ratios(stages, dds)
     machine['load_average_after'] = bench.describe_machine().get('load_average')
     weights = {kind for _, kind in cards.values()}
     notes = [f'weights: {", ".join(sorted(weights))} (random-initialised models are fine for '
