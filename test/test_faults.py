@@ -114,7 +114,7 @@ def test_a_bad_model_is_refused_at_configure_naming_the_file(context, artifact, 
     node = _node(context, card)
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-        assert node.lifecycle_state == 'unconfigured' and node.pipeline is None
+        assert node.lifecycle_state == 'unconfigured' and node.processor is None
         assert words in node.configure_error, node.configure_error
         assert str(card.parent) in node.configure_error
         status = node.diagnostic_status()
@@ -201,15 +201,15 @@ class FaultInjectingBackend:
 
 
 def _inject(node, stage):
-    real = node.pipeline
+    real = node.processor.pipeline
     if stage == 'preprocess':
         used = real.preprocessor
         preprocessor = FaultInjectingPreprocessor(used.mean, used.std, (used.width, used.height),
                                                   used.model_channel_order)
-        node.pipeline = Pipeline(real.backend, preprocessor, real.postprocessor)
+        node.processor.pipeline = Pipeline(real.backend, preprocessor, real.postprocessor)
     else:
-        node.pipeline = Pipeline(FaultInjectingBackend(real.backend), real.preprocessor,
-                                 real.postprocessor)
+        node.processor.pipeline = Pipeline(FaultInjectingBackend(real.backend),
+                                           real.preprocessor, real.postprocessor)
     return real
 
 
@@ -232,7 +232,7 @@ def test_a_fault_in_one_frame_is_counted_under_its_stage_logged_once_and_the_nod
         assert node.diagnostic_status().level == b'\x00'
         log = capfd.readouterr().err
         assert log.count(f'{stage} of a frame raised {error}: injected') == 1
-        node.pipeline = real
+        node.processor.pipeline = real
     finally:
         node.finish()
         node.destroy_node()

@@ -18,7 +18,8 @@ from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessConfig
-from liver_landmarks.ros.image_conversion import image_msg_to_numpy, numpy_to_image_msg
+from liver_landmarks.ros.image_conversion import (
+    decode_colour_frame, image_msg_to_numpy, numpy_to_image_msg)
 from liver_landmarks.ros.messages import cloud_to_polylines, MASK_KEYS, OUTPUT_KEYS
 from liver_landmarks_tools.support.node_client import (
     node_command, NodeClient, pad_rows, stop_node_process)
@@ -190,11 +191,9 @@ def _colour(width, height, encoding='rgb8', padding=0, value=None):
 
 #: (case, message factory, refusal reason or None for "processed correctly")
 BAD_INPUTS = [
-    ('yuv422', lambda: _image(64, 48, 'yuv422', 128, 128 * 48), 'unsupported_encoding'),
-    ('bayer', lambda: _image(64, 48, 'bayer_rggb8', 64, 64 * 48), 'unsupported_encoding'),
     ('float depth', lambda: _image(64, 48, '32FC1', 256, 256 * 48), 'unsupported_encoding'),
     ('8UC3', lambda: _image(64, 48, '8UC3', 192, 192 * 48), 'unsupported_encoding'),
-    ('rgb16', lambda: _image(64, 48, 'rgb16', 384, 384 * 48), 'unsupported_encoding'),
+    ('rgb16 wrongly sized', lambda: _image(64, 48, 'rgb16', 384, 384 * 48 - 2), 'data_too_short'),
     ('jpeg name', lambda: _image(64, 48, 'jpeg', 192, 192 * 48), 'unsupported_encoding'),
     ('empty encoding', lambda: _image(64, 48, '', 192, 192 * 48), 'unsupported_encoding'),
     ('mono8', lambda: _image(64, 48, 'mono8', 64, 64 * 48), 'not_colour'),
@@ -208,6 +207,7 @@ BAD_INPUTS = [
     ('zero width', lambda: _image(0, 48, 'rgb8', 0, 0), 'zero_size'),
     ('zero height', lambda: _image(64, 0, 'rgb8', 192, 0), 'zero_size'),
     ('stale stamp', lambda: _colour(64, 48), 'stale'),
+    ('stamp an hour ahead', lambda: _colour(64, 48), 'future'),
     ('1x1', lambda: _colour(1, 1), None),
     ('all black', lambda: _colour(320, 240, value=0), None),
     ('all white', lambda: _colour(320, 240, value=255), None),
@@ -215,11 +215,14 @@ BAD_INPUTS = [
     ('bgra8 odd, padded', lambda: _colour(161, 97, 'bgra8', padding=3), None),
     ('rgba8', lambda: _colour(200, 150, 'rgba8'), None),
     ('encoding changes to bgr8', lambda: _colour(200, 150, 'bgr8'), None),
+    ('yuv422 from a capture card', lambda: _image(64, 48, 'yuv422', 128, 128 * 48), None),
+    ('bayer', lambda: _image(64, 48, 'bayer_rggb8', 64, 64 * 48), None),
+    ('rgb16', lambda: _image(64, 48, 'rgb16', 384, 384 * 48), None),
 ]
 
 
 def _counter(values, reason):
-    key = 'dropped_stale' if reason == 'stale' else f'rejected.{reason}'
+    key = f'dropped_{reason}' if reason in ('stale', 'future') else f'rejected.{reason}'
     return int(values.get(key, 0))
 
 
@@ -229,16 +232,16 @@ def test_bad_input_is_counted_and_the_next_good_frame_processed(client, node_pro
     before = _counter(_values_of(client.latest_status()), reason)
     msg = make()
     stamp = None
-    if reason == 'stale':
+    if reason in ('stale', 'future'):
         stamp = client.node.get_clock().now().to_msg()
-        stamp.sec -= 30
+        stamp.sec += -30 if reason == 'stale' else 3600
     bad_stamp = client.publish_raw(msg, stamp=stamp)
     if reason is None:
         outputs = client.wait_for_outputs(bad_stamp, keys=['labels', 'polylines'], timeout=60.0)
         assert outputs is not None, f'{case} not processed; log:\n{_log(node_process)[-3000:]}'
-        pixels, encoding = image_msg_to_numpy(msg)
-        frame = pixels[:, :, :3]
-        expected = offline(frame, channel_order='bgr' if encoding[0] == 'b' else 'rgb').result
+        frame, order = decode_colour_frame(msg.width, msg.height, msg.encoding, msg.step,
+                                           msg.is_bigendian, msg.data)
+        expected = offline(np.ascontiguousarray(frame), channel_order=order).result
         np.testing.assert_array_equal(image_msg_to_numpy(outputs['labels'])[0], expected.labels)
         if case == 'all black':
             assert outputs['polylines'].width == 0  # nothing in the field of view
@@ -263,7 +266,22 @@ def test_bad_input_reasons_are_logged_by_name(node_process):
                    'data_too_long', 'zero_size'):
         assert f'rejected frame ({reason}' in log, reason
     assert 'older than max_frame_age_s' in log
+    assert 'ahead of this node clock' in log
     assert 'Traceback' not in log
+
+
+def _recover(client, timeout=30.0):
+    """Feed good frames until the node reports OK; return that status (None on timeout).
+
+    The input keeps coming: after one frame the node would rightly warn again once
+    ``input_timeout_s`` passes, perhaps before the next 1 Hz status.
+    """
+    recovered, deadline = None, time.monotonic() + timeout
+    while recovered is None and time.monotonic() < deadline:
+        client.publish_frame(frame_of(160, 120))
+        recovered = client.wait_for_status(lambda values, status: status.level == b'\x00',
+                                           timeout=0.3)
+    return recovered
 
 
 def test_diagnostics_warn_when_input_stops_and_recover(client, node_process):
@@ -271,8 +289,7 @@ def test_diagnostics_warn_when_input_stops_and_recover(client, node_process):
                                      timeout=INPUT_TIMEOUT_S + 10.0)
     assert warning is not None and 'no input on /camera/image' in warning.message
     _send_and_receive(client, node_process, frame_of(160, 120), 'rgb8', keys=['polylines'])
-    recovered = client.wait_for_status(lambda values, status: status.level == b'\x00',
-                                       timeout=5.0)
+    recovered = _recover(client)
     assert recovered is not None
     values = _values_of(recovered)
     for key in ('input_rate_hz', 'output_rate_hz', 'backend', 'device', 'model',
@@ -283,6 +300,23 @@ def test_diagnostics_warn_when_input_stops_and_recover(client, node_process):
         assert float(values[f'{stage}_median_ms']) >= 0.0
         assert float(values[f'{stage}_p95_ms']) >= float(values[f'{stage}_median_ms'])
     assert values['backend'] == 'torch' and len(values['model_sha256']) == 64
+
+
+def test_a_stream_of_refused_frames_warns_naming_the_reason_then_errors(client, node_process):
+    refused = _image(64, 48, '32FC1', 256, 256 * 48)  # a depth image: no colour to segment
+    levels = {}
+    deadline = time.monotonic() + 60.0
+    while b'\x02' not in levels and time.monotonic() < deadline:
+        client.publish_raw(refused)
+        time.sleep(0.1)
+        status = client.latest_status()
+        levels.setdefault(status.level, status.message)
+    assert b'\x01' in levels and b'\x02' in levels, levels
+    for message in (levels[b'\x01'], levels[b'\x02']):
+        assert 'frames arrive on /camera/image but none was published' in message
+        assert "were rejected as unsupported_encoding ('32FC1')" in message
+    _send_and_receive(client, node_process, frame_of(160, 120), 'rgb8', keys=['polylines'])
+    assert _recover(client) is not None
 
 
 def test_a_flood_processes_the_newest_frame_counts_drops_and_keeps_memory_flat(
@@ -338,6 +372,8 @@ def test_lifecycle_transitions_in_order(client, node_process, random_model_card)
     _send_and_receive(client, node_process, image, 'rgb8', keys=['polylines'])
     assert client.change_state('deactivate') and client.get_state() == 'inactive'
     assert client.change_state('inactive_shutdown') and client.get_state() == 'finalized'
+    finalized = client.wait_for_status(lambda values, status: True, timeout=5.0)
+    assert finalized.level == b'\x02' and finalized.message.startswith('finalized')
 
 
 def test_ctrl_c_ends_the_process_cleanly(node_process):

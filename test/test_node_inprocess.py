@@ -11,11 +11,14 @@ import shutil
 import threading
 import time
 
+import cv2
 from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks.ros import segmentation_node
+from liver_landmarks.ros.frame_processor import load_pipeline, LOG_PERIOD_S
 from liver_landmarks.ros.image_conversion import numpy_to_image_msg
-from liver_landmarks.ros.segmentation_node import SegmentationNode
+from liver_landmarks.ros.segmentation_node import make_executor, SegmentationNode
 from liver_landmarks_tools.support.node_client import NodeClient
 import numpy as np
 import pytest
@@ -24,6 +27,8 @@ from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage
 import torch
 
 pytestmark = [pytest.mark.dds]
@@ -69,11 +74,12 @@ def _frame_msg(node, image, encoding='rgb8'):
 def _wait_counts(node, predicate, timeout=120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        counts = node.health.counts()
+        counts = node.processor.health.counts()
         if predicate(counts):
             return counts
         time.sleep(0.02)
-    raise AssertionError(f'counts never satisfied the condition: {node.health.counts()}')
+    raise AssertionError(
+        f'counts never satisfied the condition: {node.processor.health.counts()}')
 
 
 def _finished(counts):
@@ -83,8 +89,8 @@ def _finished(counts):
 
 def _feed(node, image, encoding='rgb8'):
     """Hand one frame to the node and wait until the worker is done with it."""
-    done = _finished(node.health.counts())
-    node.on_image(_frame_msg(node, image, encoding))
+    done = _finished(node.processor.health.counts())
+    node.processor.submit(_frame_msg(node, image, encoding))
     return _wait_counts(node, lambda counts: _finished(counts) > done)
 
 
@@ -92,13 +98,13 @@ def test_without_autostart_the_node_waits_unconfigured(context, random_model_car
     node = make_node(context, random_model_card, autostart=False)
     try:
         assert node.autostart() is False
-        assert node.lifecycle_state == 'unconfigured' and node.pipeline is None
+        assert node.lifecycle_state == 'unconfigured' and node.processor is None
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-        assert node.lifecycle_state == 'inactive' and node.pipeline is not None
+        assert node.lifecycle_state == 'inactive' and node.processor is not None
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         assert node.lifecycle_state == 'active'
         assert node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
-        assert node.lifecycle_state == 'finalized' and node.pipeline is None
+        assert node.lifecycle_state == 'finalized' and node.processor is None
     finally:
         node.destroy_node()
 
@@ -132,7 +138,7 @@ def test_configure_refuses_with_a_message_that_says_how_to_fix_it(
     node = make_node(context, random_model_card, **overrides)
     try:
         assert node.autostart() is False
-        assert node.lifecycle_state == 'unconfigured' and node.pipeline is None
+        assert node.lifecycle_state == 'unconfigured' and node.processor is None
         assert words in node.configure_error
         status = node.diagnostic_status()
         assert status.level == status.ERROR and words in status.message
@@ -157,9 +163,9 @@ class FaultInjectingPostProcessor(PostProcessor):
 
 def test_a_post_processing_fault_is_counted_logged_once_and_the_node_goes_on(
         active_node, capfd):
-    real = active_node.pipeline
-    active_node.pipeline = Pipeline(real.backend, real.preprocessor,
-                                    FaultInjectingPostProcessor(real.config))
+    real = active_node.processor.pipeline
+    active_node.processor.pipeline = Pipeline(
+        real.backend, real.preprocessor, FaultInjectingPostProcessor(real.postprocessor.config))
     faulty = np.full((48, 64, 3), FAULT_VALUE, dtype=np.uint8)
     _feed(active_node, faulty)
     counts = _feed(active_node, faulty)
@@ -204,7 +210,156 @@ def test_full_hd_frames_arrive_over_dds_with_either_input_reliability(
                 break
         else:
             pytest.fail(f'no 1920x1080 frame got through {reliability}: '
-                        f'{node.health.counts()}')
+                        f'{node.processor.health.counts()}')
+    finally:
+        client.close()
+        executor.shutdown(timeout_sec=5.0)
+        node.finish()
+        node.destroy_node()
+
+
+def _spin(node, context):
+    """Spin ``node`` on the executor ``main`` uses, in a thread; return the executor."""
+    executor = make_executor(context)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    return executor
+
+
+def test_configure_keeps_services_and_diagnostics_answering(context, random_model_card,
+                                                            monkeypatch):
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_load(settings):
+        # A model on a slow disk: configure stays in its transition until released.
+        loading.set()
+        release.wait(120.0)
+        return load_pipeline(settings)
+
+    monkeypatch.setattr(segmentation_node, 'load_pipeline', slow_load)
+    # A name of its own: another test's node of the default name may linger in discovery.
+    node = make_node(context, random_model_card, 'configuring_node', autostart=False)
+    executor = _spin(node, context)
+    client = NodeClient('/configuring_node', image_topic='/image', keys=())
+    configured = []
+    transition = threading.Thread(
+        target=lambda: configured.append(client.change_state('configure')))
+    try:
+        transition.start()
+        assert loading.wait(60.0)
+        assert client.get_state() == 'configuring'
+        assert client.set_parameters(sample_step_px=6.0)[0].successful
+        refused = client.set_parameters(backend='torch')[0]
+        assert not refused.successful and 'read when the model loads' in refused.reason
+        status = client.wait_for_status(lambda values, status: True, timeout=10.0)
+        assert status is not None and status.level == b'\x00'
+        assert status.message.startswith('configuring')
+        release.set()
+        transition.join(120.0)
+        assert configured == [True] and client.get_state() == 'inactive'
+        assert node.settings.postprocess.sample_step_px == 6.0
+    finally:
+        release.set()
+        client.close()
+        executor.shutdown(timeout_sec=5.0)
+        node.finish()
+        node.destroy_node()
+
+
+def test_a_finalized_node_never_reports_ok(active_node):
+    _feed(active_node, synthetic_frame(64, 48))
+    assert active_node.diagnostic_status().level == b'\x00'
+    assert active_node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
+    status = active_node.diagnostic_status()
+    assert status.level == b'\x02' and status.message.startswith('finalized')
+    values = {item.key: item.value for item in status.values}
+    assert values['state'] == 'finalized'
+
+
+def test_a_publisher_of_another_type_on_the_input_topic_is_reported(
+        context, random_model_card, capfd):
+    node = make_node(context, random_model_card, input_timeout_s=0.5)
+    assert node.autostart()
+    executor = _spin(node, context)
+    other = rclpy.Context()
+    rclpy.init(context=other)
+    publisher_node = rclpy.create_node('wrong_camera', context=other)
+    publisher = publisher_node.create_publisher(CompressedImage, '/image', 1)
+    try:
+        deadline = time.monotonic() + 30.0
+        status = node.diagnostic_status()
+        # Until discovery names the publishing node, the message names only the type.
+        while '/wrong_camera' not in status.message and time.monotonic() < deadline:
+            publisher.publish(CompressedImage(format='jpeg'))
+            time.sleep(0.2)
+            status = node.diagnostic_status()
+        assert status.level == b'\x02', status.message
+        assert '/image carries sensor_msgs/msg/CompressedImage (from /wrong_camera), but ' \
+            'this node takes sensor_msgs/msg/Image' in status.message
+        assert node.processor.health.counts()['received'] == 0
+        log = capfd.readouterr().err
+        assert 'this node takes sensor_msgs/msg/Image' in log
+    finally:
+        publisher_node.destroy_node()
+        rclpy.shutdown(context=other)
+        executor.shutdown(timeout_sec=5.0)
+        node.finish()
+        node.destroy_node()
+
+
+def test_parameter_change_logs_stay_bounded(active_node, capfd):
+    started = time.monotonic()
+    for step in range(200):
+        assert active_node.set_parameters(
+            [Parameter('sample_step_px', value=5.0 + step % 7)])[0].successful
+        assert not active_node.set_parameters(
+            [Parameter('backend', value='nope')])[0].successful
+    periods = 1 + int((time.monotonic() - started) / LOG_PERIOD_S)
+    log = capfd.readouterr().err
+    applied = log.count('parameters applied: sample_step_px')
+    refused = log.count('parameter change refused')
+    assert 1 <= applied <= periods and 1 <= refused <= periods, (applied, refused, periods)
+    assert active_node.processor.pipeline.postprocessor.config.sample_step_px == 5.0 + 199 % 7
+
+
+def test_compressed_transport_takes_jpeg_from_the_remapped_topic_over_dds(
+        context, random_model_card):
+    values = {'model_card': str(random_model_card), 'backend': 'torch', 'device': 'cpu',
+              'image_transport': 'compressed'}
+    node = SegmentationNode('jpeg_node', context=context, parameter_overrides=[
+        Parameter(name, value=value) for name, value in values.items()],
+        cli_args=['--ros-args', '-r', 'image:=/laparoscope/image'])
+    assert node.autostart()
+    executor = _spin(node, context)
+    client = NodeClient('/jpeg_node', image_topic='/unused', keys=('labels', 'polylines'))
+    camera = client.node.create_publisher(
+        CompressedImage, '/laparoscope/image/compressed',
+        QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+    bgr = np.ascontiguousarray(synthetic_frame(320, 240, seed=5)[:, :, ::-1])
+    msg = CompressedImage(format='bgr8; jpeg compressed bgr8',
+                          data=cv2.imencode('.jpg', bgr)[1].tobytes())
+    msg.header.frame_id = 'laparoscope'
+    try:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and not (camera.get_subscription_count() and all(
+                sub.get_publisher_count() for sub in client.output_subscriptions)):
+            time.sleep(0.05)
+        outputs = None
+        for _ in range(5):
+            msg.header.stamp = client.node.get_clock().now().to_msg()
+            camera.publish(msg)
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            outputs = client.wait_for_outputs(stamp, timeout=30.0)
+            if outputs is not None:
+                break
+        assert outputs is not None, node.processor.health.counts()
+        decoded = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
+        with Pipeline.from_model_card(random_model_card, backend='torch',
+                                      device='cpu') as offline:
+            expected = offline(decoded, channel_order='bgr').result.labels
+        labels = np.frombuffer(outputs['labels'].data, np.uint8).reshape(240, 320)
+        np.testing.assert_array_equal(labels, expected)
+        assert outputs['labels'].header.frame_id == 'laparoscope'
     finally:
         client.close()
         executor.shutdown(timeout_sec=5.0)

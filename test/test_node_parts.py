@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: Apache-2.0
 """The node's parts without ROS traffic: newest-frame slot, worker, health, parameters."""
 
+from dataclasses import fields
 from pathlib import Path
 import threading
 import time
 
+from liver_landmarks.pipeline import STAGES
 from liver_landmarks.postprocess import PostProcessConfig
-from liver_landmarks.ros.diagnostics import build_status, health_values, NodeHealth, STAGES
+from liver_landmarks.ros.diagnostics import build_status, health_values, NodeHealth
 from liver_landmarks.ros.frame_queue import FrameWorker, NewestFrameSlot
 from liver_landmarks.ros.node_parameters import (
-    ALL_PARAMETERS, ConfigurationError, postprocess_config, read_settings, resolve_model_card)
-from liver_landmarks.ros.segmentation_node import failed_stage
+    ALL_PARAMETERS, ConfigurationError, parameters_table, postprocess_config, read_settings,
+    resolve_model_card, SPECS)
 import pytest
 import yaml
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / 'config'
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_CONFIG = REPO_ROOT / 'config'
 
 
 def test_slot_keeps_only_the_newest_item_and_reports_replacement():
@@ -99,23 +102,11 @@ def test_latency_window_is_bounded():
     assert len(health._latency['inference']) <= 300
 
 
-def _raise_inside_postprocess():
-    from liver_landmarks.postprocess import PostProcessor
-    PostProcessor()(None)
-
-
-def test_a_fault_is_attributed_to_the_stage_it_came_from():
-    with pytest.raises(Exception) as caught:
-        _raise_inside_postprocess()
-    assert failed_stage(caught.value) == 'postprocess'
-    assert failed_stage(ValueError('no traceback')) == 'processing'
-
-
 def test_shipped_parameters_file_declares_only_known_parameters_with_their_types():
     document = yaml.safe_load((REPO_CONFIG / 'segment.yaml').read_text())
     values = document['/**']['ros__parameters']
     specs = {spec.name: spec for spec in ALL_PARAMETERS}
-    assert set(values) <= set(specs)
+    assert set(values) == set(specs)
     for name, value in values.items():
         assert type(value) is type(specs[name].default), name
         assert value == specs[name].default, f'{name}: yaml and declared default differ'
@@ -136,3 +127,34 @@ def test_settings_validation_messages_say_how_to_fix(tmp_path):
         postprocess_config({'line_thickness_px': 0.0})
     with pytest.raises(ConfigurationError, match='is not a file'):
         resolve_model_card(str(tmp_path / 'missing.json'))
+
+
+def test_post_processing_parameters_are_declared_as_the_dataclass_fields_describe_them():
+    for field in fields(PostProcessConfig):
+        descriptor = SPECS[field.name].descriptor()
+        assert descriptor.description == field.metadata['description']
+        assert SPECS[field.name].default == field.default
+        ranges = list(descriptor.integer_range) + list(descriptor.floating_point_range)
+        if field.metadata['minimum'] is None:
+            assert not ranges, field.name
+        else:
+            assert (ranges[0].from_value, ranges[0].to_value) == (
+                field.metadata['minimum'], field.metadata['maximum']), field.name
+        choices = field.metadata['choices']
+        assert descriptor.additional_constraints == (
+            'one of: ' + ', '.join(choices) if choices else ''), field.name
+
+
+@pytest.mark.parametrize('name, value', [('sample_step_px', 0.05), ('fov_threshold', 256),
+                                         ('rdp_epsilon_px', float('nan')),
+                                         ('fov_method', 'oval')])
+def test_the_dataclass_and_the_node_refuse_the_same_values(name, value):
+    with pytest.raises(ValueError, match=name):
+        PostProcessConfig(**{name: value})
+    with pytest.raises(ConfigurationError, match=name):
+        SPECS[name].check(value)
+
+
+def test_the_docs_parameter_table_is_the_generated_one():
+    docs = (REPO_ROOT / 'docs' / 'node.md').read_text()
+    assert parameters_table() in docs, 'regenerate the table in docs/node.md (see its text)'

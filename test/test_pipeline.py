@@ -8,11 +8,11 @@ import threading
 import cv2
 from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.landmarks import LANDMARKS
-from liver_landmarks.pipeline import Pipeline, PipelineResult
+from liver_landmarks.pipeline import Pipeline, PIPELINE_STAGES, PipelineResult, StageError
+from liver_landmarks.postprocess import PostProcessor
+from liver_landmarks.preprocess import Preprocessor
 import numpy as np
 import pytest
-
-STAGES = ('preprocess', 'inference', 'postprocess')
 
 
 @pytest.fixture(scope='module')
@@ -48,8 +48,68 @@ def test_results_are_at_the_frames_size(real_result):
 
 
 def test_each_stage_is_timed(real_result):
-    assert set(STAGES) <= set(real_result.timings_ms)
-    assert all(real_result.timings_ms[stage] > 0 for stage in STAGES)
+    assert set(PIPELINE_STAGES) <= set(real_result.timings_ms)
+    assert all(real_result.timings_ms[stage] > 0 for stage in PIPELINE_STAGES)
+
+
+def test_the_frame_comes_back_in_rgb(pipeline, real_frame_bgr, real_result):
+    np.testing.assert_array_equal(real_result.frame_rgb, real_frame_bgr[:, :, ::-1])
+    rgb = np.ascontiguousarray(real_frame_bgr[:, :, ::-1])
+    assert pipeline(rgb, channel_order='rgb').frame_rgb is rgb
+
+
+class _Broken(Exception):
+    """What the broken stages below raise."""
+
+
+class BrokenPreprocessor(Preprocessor):
+    """A real pre-processor that fails."""
+
+    def __call__(self, frame, channel_order='rgb'):
+        """Raise."""
+        raise _Broken('preprocess broke')
+
+
+class BrokenBackend:
+    """A real backend whose inference fails."""
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def predict_labels(self, batch):
+        """Raise."""
+        raise _Broken('inference broke')
+
+
+class BrokenPostProcessor(PostProcessor):
+    """A real post-processor that fails."""
+
+    def __call__(self, class_ids, frame=None, output_size=None):
+        """Raise."""
+        raise _Broken('postprocess broke')
+
+
+def _broken(pipeline, stage):
+    used = pipeline.preprocessor
+    parts = {'preprocess': BrokenPreprocessor(used.mean, used.std, used.size,
+                                              used.model_channel_order),
+             'inference': BrokenBackend(pipeline.backend),
+             'postprocess': BrokenPostProcessor(pipeline.postprocessor.config)}
+    return Pipeline(parts.get('inference') if stage == 'inference' else pipeline.backend,
+                    parts['preprocess'] if stage == 'preprocess' else used,
+                    parts['postprocess'] if stage == 'postprocess' else pipeline.postprocessor)
+
+
+@pytest.mark.parametrize('stage', PIPELINE_STAGES)
+def test_a_failing_stage_is_named_with_what_it_raised(pipeline, stage):
+    with pytest.raises(StageError) as caught:
+        _broken(pipeline, stage)(synthetic_frame(64, 48))
+    assert caught.value.stage == stage and caught.value.kind == '_Broken'
+    assert isinstance(caught.value.error, _Broken) and caught.value.__cause__ is caught.value.error
+    assert str(caught.value) == f'{stage} raised _Broken: {stage} broke'
 
 
 def test_rgb_and_bgr_input_give_the_same_result(pipeline, real_frame_bgr, real_result):
@@ -72,21 +132,21 @@ def test_bad_frames_are_refused_before_inference(pipeline):
 
 def test_update_config_changes_the_post_processing(pipeline):
     frame = synthetic_frame(416, 320)
-    original = pipeline.config
+    original = pipeline.postprocessor.config
     try:
         thin = pipeline(frame).result
         pipeline.update_config(dataclasses.replace(original, line_thickness_px=40.0))
         thick = pipeline(frame).result
     finally:
         pipeline.update_config(original)
-    assert pipeline.config == original
+    assert pipeline.postprocessor.config == original
     if any(thin.polylines.values()):
         assert np.count_nonzero(thick.labels) > np.count_nonzero(thin.labels)
 
 
 def test_update_config_from_another_thread_while_frames_run(pipeline):
     frame = synthetic_frame(208, 160, seed=2)
-    original = pipeline.config
+    original = pipeline.postprocessor.config
     configs = [dataclasses.replace(original, join_gap_px=float(gap)) for gap in range(5, 40, 5)]
     errors = []
     stop = threading.Event()
@@ -110,7 +170,7 @@ def test_update_config_from_another_thread_while_frames_run(pipeline):
     assert not errors
     assert all(result.result.labels.shape == (160, 208) for result in results)
     pipeline.update_config(configs[-1])
-    assert pipeline.config == configs[-1]
+    assert pipeline.postprocessor.config == configs[-1]
     pipeline.update_config(original)
 
 

@@ -3,9 +3,9 @@
 """Pre-processing: shapes, normalisation, channel order, resizing and mapping back."""
 
 import cv2
+from liver_landmarks.calibration import calibration_frame
 from liver_landmarks.preprocess import (
     IMAGENET_MEAN, IMAGENET_STD, Preprocessor, resize_image, resize_labels)
-from liver_landmarks.calibration import calibration_frame
 import numpy as np
 import pytest
 

@@ -5,9 +5,14 @@
 Lengths are given at the 416x320 working size unless the field name says
 otherwise, and are scaled with the working image's rows / 320, so the same
 configuration behaves alike on masks of another size.
+
+Each field carries its own description and accepted range in its metadata. That one
+schema is what the dataclass enforces, what the node declares as its parameters'
+descriptors, and what ``config/segment.yaml`` and docs/node.md are tested against.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+import math
 
 from liver_landmarks.drawing import line_thickness
 
@@ -17,51 +22,68 @@ LENGTH_REFERENCE_ROWS = 320
 FOV_METHODS = ('threshold', 'circle', 'none')
 
 
+def setting(default, description: str, minimum=None, maximum=None, choices: tuple = ()):
+    """Declare one field with its description and accepted range or choices."""
+    return field(default=default, metadata={
+        'description': description, 'minimum': minimum, 'maximum': maximum,
+        'choices': tuple(choices)})
+
+
+def out_of_schema(name: str, value, metadata) -> str:
+    """Return why ``value`` is outside a field's declared range or choices ('' when fine)."""
+    choices = metadata.get('choices', ())
+    if choices and value not in choices:
+        return f'{name} must be one of {", ".join(choices)}, got {value!r}'
+    minimum, maximum = metadata.get('minimum'), metadata.get('maximum')
+    if minimum is None or isinstance(value, (bool, str)):
+        return ''
+    if (isinstance(value, float) and math.isnan(value)) or not minimum <= value <= maximum:
+        return f'{name} must lie in [{minimum}, {maximum}], got {value!r}'
+    return ''
+
+
 @dataclass(frozen=True)
 class PostProcessConfig:
     """Parameters of :class:`~liver_landmarks.postprocess.PostProcessor`.
 
-    Fields:
-        fov_method: how the camera's field of view is found in the frame:
-            ``'threshold'`` (outside = the dark region, all channels <= ``fov_threshold``,
-            connected to the image border), ``'circle'`` (a circle fitted to the edge of
-            that region) or ``'none'`` (no cull).
-        fov_threshold: 0..255; the paper uses 2 (2/255 on a 0..1 scale).
-        ligament_cull: drop ligament components lying above both, or below both, the
-            ridge and the silhouette.
-        join_gap_px: same-class skeleton fragments whose end points lie at most this far
-            apart (pixel centre to pixel centre) are joined by a line.
-        min_branch_length_px: side branches shorter than this are dropped as spurs.
-        rdp_epsilon_px: Ramer-Douglas-Peucker tolerance.
-        sample_step_px: arc-length step of the output polylines, in OUTPUT image pixels.
-        line_thickness_px: thickness of the re-drawn label mask at 1080 output rows,
-            scaled with the output height, at least 1 px.
-        min_polyline_length_px: a whole polyline shorter than this (e.g. the skeleton of
-            an isolated speck) is dropped; added beyond the issue's list.
+    Each field's description and range are in its metadata (see :func:`setting`);
+    ``dataclasses.fields(PostProcessConfig)`` lists them.
     """
 
-    fov_method: str = 'threshold'
-    fov_threshold: int = 2
-    ligament_cull: bool = True
-    join_gap_px: float = 15.0
-    min_branch_length_px: float = 10.0
-    rdp_epsilon_px: float = 1.0
-    sample_step_px: float = 5.0
-    line_thickness_px: float = 12.0
-    min_polyline_length_px: float = 10.0
+    fov_method: str = setting(
+        'threshold', "How the endoscope's field of view is found: threshold (outside = the "
+        'dark region, all channels <= fov_threshold, connected to the image border), circle '
+        '(a circle fitted to the edge of that region) or none (no cull).', choices=FOV_METHODS)
+    fov_threshold: int = setting(
+        2, 'Pixels whose every channel is at or below this are outside the field of view; '
+        'the paper uses 2 (2/255 on a 0..1 scale).', minimum=0, maximum=255)
+    ligament_cull: bool = setting(
+        True, 'Drop ligament components lying above both, or below both, the ridge and the '
+        'silhouette.')
+    join_gap_px: float = setting(
+        15.0, 'Join same-class skeleton fragments whose end points lie at most this far apart '
+        '(pixel centre to pixel centre, pixels at 416x320).', minimum=0.0, maximum=1000.0)
+    min_branch_length_px: float = setting(
+        10.0, 'Drop skeleton side branches shorter than this as spurs (pixels at 416x320).',
+        minimum=0.0, maximum=1000.0)
+    rdp_epsilon_px: float = setting(
+        1.0, 'Ramer-Douglas-Peucker tolerance (pixels at 416x320).', minimum=0.0, maximum=100.0)
+    sample_step_px: float = setting(
+        5.0, 'Arc-length spacing of the output polyline points, in output-image pixels.',
+        minimum=0.1, maximum=1000.0)
+    line_thickness_px: float = setting(
+        12.0, 'Width of the re-drawn label mask at 1080 output rows, scaled with the output '
+        'height, at least 1 px.', minimum=0.5, maximum=200.0)
+    min_polyline_length_px: float = setting(
+        10.0, 'Drop whole polylines shorter than this, such as the skeleton of an isolated '
+        'speck (pixels at 416x320).', minimum=0.0, maximum=10000.0)
 
     def __post_init__(self):
-        """Refuse values that cannot work, naming the field."""
-        if self.fov_method not in FOV_METHODS:
-            raise ValueError(f'fov_method must be one of {FOV_METHODS}, got {self.fov_method!r}')
-        if not 0 <= self.fov_threshold <= 255:
-            raise ValueError(f'fov_threshold must lie in 0..255, got {self.fov_threshold}')
-        for name in ('join_gap_px', 'min_branch_length_px', 'rdp_epsilon_px',
-                     'line_thickness_px', 'min_polyline_length_px'):
-            if getattr(self, name) < 0:
-                raise ValueError(f'{name} must not be negative, got {getattr(self, name)}')
-        if self.sample_step_px <= 0:
-            raise ValueError(f'sample_step_px must be positive, got {self.sample_step_px}')
+        """Refuse values outside the fields' declared ranges and choices, naming the field."""
+        for item in fields(self):
+            problem = out_of_schema(item.name, getattr(self, item.name), item.metadata)
+            if problem:
+                raise ValueError(problem)
 
     @staticmethod
     def length_scale(working_rows: int) -> float:

@@ -4,7 +4,9 @@
 
 :class:`NodeHealth` is fed from the subscription callback and the worker thread and
 read by the node's 1 Hz timer, so every method takes its lock. Every window is bounded,
-so a node that runs for days keeps the same few kilobytes here.
+so a node that runs for days keeps the same few kilobytes here. Besides counting, it
+remembers when an output last left the node and why the frames since then did not
+make it, so that health is judged by what reaches the outputs, not by what arrives.
 """
 
 from collections import Counter, deque
@@ -12,13 +14,21 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from liver_landmarks.pipeline import STAGES
 import numpy as np
 
-#: The stages whose latency is reported, in the order a frame goes through them.
-STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish')
+#: Diagnostic levels, as the node's status reports them.
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 #: Stages whose faults are counted separately (``processing``: not attributable).
-ERROR_STAGES = ('preprocess', 'inference', 'postprocess', 'publish', 'processing')
+ERROR_STAGES = STAGES[1:] + ('processing',)
+
+#: Ways a frame can be dropped after arriving intact, each counted as ``dropped_<why>``.
+DROP_REASONS = ('stale', 'future', 'replaced')
+
+#: At most this many distinct reasons for lost frames are told apart between two outputs
+#: (a stream of ever new encoding names must not grow memory); later ones are pooled.
+MAX_LOSS_REASONS = 64
 
 #: How many recent frames the latency median and p95 are taken over.
 LATENCY_WINDOW = 300
@@ -34,15 +44,25 @@ class NodeHealth:
         self._counts = Counter()
         self._rejected = Counter()
         self._errors = Counter()
+        self._losses = Counter()
         self._last_input = None
+        self._last_output = None
         self._watch_since = clock()
         self._last_tick = (clock(), 0, 0)
 
     def watch_input(self):
-        """Start the input timeout afresh (on activation)."""
+        """Start the input and output timeouts afresh (on activation)."""
         with self._lock:
             self._watch_since = self._clock()
             self._last_input = None
+            self._last_output = None
+            self._losses.clear()
+
+    def _lost(self, why: str, detail: str = ''):
+        key = f'{why} ({detail})' if detail else why
+        if key not in self._losses and len(self._losses) >= MAX_LOSS_REASONS:
+            key = why
+        self._losses[key] += 1
 
     def frame_received(self):
         """Count a frame that arrived, whatever happens to it next."""
@@ -54,26 +74,49 @@ class NodeHealth:
         """Count a frame whose outputs were published, with its per-stage latencies."""
         with self._lock:
             self._counts['processed'] += 1
+            self._last_output = self._clock()
+            self._losses.clear()
             for stage, value in latencies_ms.items():
                 if stage in self._latency:
                     self._latency[stage].append(float(value))
 
-    def frame_dropped(self, why: str):
-        """Count a frame dropped as ``'stale'`` or ``'replaced'``."""
+    def frame_dropped(self, why: str) -> int:
+        """Count a frame dropped for one of :data:`DROP_REASONS`; return the count so far."""
         with self._lock:
             self._counts[f'dropped_{why}'] += 1
+            self._lost(f'dropped as {why}')
+            return self._counts[f'dropped_{why}']
 
-    def frame_rejected(self, reason: str) -> int:
-        """Count a frame refused as bad input; return how many had this reason so far."""
+    def frame_rejected(self, reason: str, detail: str = '') -> int:
+        """Count a frame refused as bad input; return how many had this reason so far.
+
+        ``detail`` (an encoding name, say) tells the reasons apart in the health message.
+        """
         with self._lock:
             self._rejected[reason] += 1
+            self._lost(f'rejected as {reason}', detail)
             return self._rejected[reason]
 
     def processing_failed(self, stage: str, kind: str) -> int:
         """Count a frame whose ``stage`` raised ``kind``; return the count of that pair."""
         with self._lock:
             self._errors[stage, kind] += 1
+            self._lost(f'{stage} raised {kind}')
             return self._errors[stage, kind]
+
+    def seconds_without_output(self) -> float:
+        """Seconds since a frame's outputs were last published, or since watching began."""
+        with self._lock:
+            since = self._last_output if self._last_output is not None else self._watch_since
+            return self._clock() - since
+
+    def dominant_loss(self) -> tuple[str, int, int]:
+        """Return (most frequent reason, its count, all lost) since the last output."""
+        with self._lock:
+            if not self._losses:
+                return '', 0, 0
+            (reason, count), = self._losses.most_common(1)
+            return reason, count, sum(self._losses.values())
 
     def seconds_without_input(self) -> float:
         """Seconds since the last frame arrived, or since watching began if none has."""
@@ -85,7 +128,7 @@ class NodeHealth:
         """Return a snapshot of every counter, flat, as reported in the diagnostics."""
         with self._lock:
             snapshot = {name: self._counts[name] for name in
-                        ('received', 'processed', 'dropped_stale', 'dropped_replaced')}
+                        ('received', 'processed', *(f'dropped_{why}' for why in DROP_REASONS))}
             snapshot['rejected'] = sum(self._rejected.values())
             snapshot.update({f'rejected.{reason}': count
                              for reason, count in sorted(self._rejected.items())})
@@ -140,6 +183,21 @@ def health_values(health: NodeHealth, identity: dict) -> dict:
         values[f'{stage}_p95_ms'] = p95
     values.update(health.counts())
     return values
+
+
+def lifecycle_status(state: str, configure_error: str = '') -> tuple[bytes, str]:
+    """Return the level and message of a node in lifecycle ``state`` (active: refined later).
+
+    A node that publishes nothing and will not again (finalized) or that could not load
+    its model is an ERROR; every other state is OK until its outputs say otherwise.
+    """
+    if state == 'unconfigured' and configure_error:
+        return ERROR, f'configure failed: {configure_error}'
+    if state == 'configuring':
+        return OK, 'configuring: loading and warming up the model'
+    if state == 'finalized':
+        return ERROR, 'finalized: shut down, publishes nothing; restart the node'
+    return OK, state
 
 
 def build_array(stamp, statuses) -> DiagnosticArray:

@@ -170,6 +170,9 @@ def landmark_mask_msg(labels: np.ndarray, landmark: Landmark, header) -> Image:
     height, width = labels.shape
     buffer, pixels = zeroed_uint8_array(height * width)
     pixels = pixels.reshape(height, width)
+    if labels.size == 1:  # OpenCV reads a one-element array as a scalar and refuses it
+        pixels[...] = np.where(labels == int(landmark), 255, 0)
+        return wrap_image_msg(buffer, height, width, 'mono8', header)
     written = cv2.compare(np.ascontiguousarray(labels), int(landmark), cv2.CMP_EQ, dst=pixels)
     if written is not pixels:  # OpenCV allocated its own output: bring it into the message
         pixels[...] = written

@@ -6,18 +6,20 @@ Every message here says how to fix the problem, because the person who reads it 
 setting up a node in an operating room, not reading this code.
 """
 
-from dataclasses import dataclass, fields, MISSING, replace
+from dataclasses import dataclass, fields, replace
 import math
 from pathlib import Path
 
 from liver_landmarks.model.artifact import shipped_model_cards, shipped_model_dirs
-from liver_landmarks.postprocess.config import FOV_METHODS, PostProcessConfig
+from liver_landmarks.postprocess.config import PostProcessConfig
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType)
 
 BACKENDS = ('auto', 'torch', 'openvino', 'tensorrt')
 DEVICES = ('auto', 'cpu', 'cuda')
 RELIABILITIES = ('best_effort', 'reliable')
+#: How frames arrive, named as image_transport names its plugins.
+IMAGE_TRANSPORTS = ('raw', 'compressed')
 
 #: Where the node's parameters live in a source checkout and in an installed share dir.
 PARAMS_FILE = 'config/segment.yaml'
@@ -90,50 +92,33 @@ NODE_PARAMETERS = (
     ParameterSpec('input_reliability', 'best_effort', 'Reliability of the image subscription; '
                   'best_effort matches both reliable and best-effort publishers.',
                   choices=RELIABILITIES, read_only=True),
+    ParameterSpec('image_transport', 'raw', 'How frames arrive: raw subscribes to image '
+                  '(sensor_msgs/Image); compressed to image + /compressed, remapped name '
+                  "included (sensor_msgs/CompressedImage, JPEG or PNG as image_transport's "
+                  'compressed plugin sends them).', choices=IMAGE_TRANSPORTS, read_only=True),
     ParameterSpec('max_frame_age_s', 1.0, 'Frames whose header stamp is older than this '
                   '(node clock, so use_sim_time works) are dropped and counted; 0 disables.',
                   minimum=0.0, maximum=3600.0),
-    ParameterSpec('input_timeout_s', 2.0, 'Diagnostics turn WARN when no frame has arrived '
-                  'for this long while active.', minimum=0.1, maximum=3600.0),
+    ParameterSpec('max_future_stamp_s', 1.0, 'Frames whose header stamp is further than this '
+                  'ahead of the node clock are dropped and counted like stale ones; 0 '
+                  'disables.', minimum=0.0, maximum=3600.0),
+    ParameterSpec('input_timeout_s', 2.0, 'Diagnostics turn WARN when, while active, no frame '
+                  'has arrived for this long, or frames arrive but none has been published '
+                  'for this long (ERROR after five times as long).',
+                  minimum=0.1, maximum=3600.0),
     ParameterSpec('autostart', True, 'Walk the lifecycle to active at start-up, so the node '
                   'works without a lifecycle manager.'),
 )
 
-#: Descriptions and ranges of the post-processing settings named in the architecture contract.
-_POSTPROCESS_DETAILS = {
-    'fov_method': ('How the endoscope field of view is found: threshold (all channels <= '
-                   'fov_threshold is outside), circle, or none.', {}),
-    'fov_threshold': ('Pixels whose every channel is at or below this are outside the field '
-                      'of view (0..255).', {'minimum': 0, 'maximum': 255}),
-    'ligament_cull': ('Drop ligament pixels outside the liver silhouette.', {}),
-    'join_gap_px': ('Join polyline ends closer than this (pixels at 416x320).',
-                    {'minimum': 0.0, 'maximum': 1000.0}),
-    'min_branch_length_px': ('Drop skeleton spurs shorter than this (pixels at 416x320).',
-                             {'minimum': 0.0, 'maximum': 1000.0}),
-    'rdp_epsilon_px': ('Ramer-Douglas-Peucker tolerance (pixels at 416x320).',
-                       {'minimum': 0.0, 'maximum': 100.0}),
-    'sample_step_px': ('Spacing of the output polyline points, in input-image pixels.',
-                       {'minimum': 0.1, 'maximum': 1000.0}),
-    'line_thickness_px': ('Width of the re-drawn labels at 1080 rows, scaled with the '
-                          'image height.', {'minimum': 0.5, 'maximum': 200.0}),
-    'min_polyline_length_px': ('Drop whole polylines shorter than this (pixels at 416x320).',
-                               {'minimum': 0.0, 'maximum': 10000.0}),
-}
-
 
 def _postprocess_spec(field) -> ParameterSpec | None:
-    default = field.default
-    if default is MISSING and field.default_factory is not MISSING:
-        default = field.default_factory()
-    if not isinstance(default, (bool, int, float, str)):
+    """Declare a ``PostProcessConfig`` field as a parameter, described as its metadata says."""
+    if not isinstance(field.default, (bool, int, float, str)):
         return None  # not expressible as a ROS parameter; stays at its default
-    description, limits = _POSTPROCESS_DETAILS.get(field.name, (
-        field.metadata.get('description', f'Post-processing setting {field.name} '
-                           '(see liver_landmarks.postprocess.PostProcessConfig).'), {}))
-    if not limits and isinstance(default, (int, float)) and not isinstance(default, bool):
-        limits = {'minimum': type(default)(0), 'maximum': type(default)(100000)}
-    choices = FOV_METHODS if field.name == 'fov_method' else ()
-    return ParameterSpec(field.name, default, description, choices=choices, **limits)
+    metadata = field.metadata
+    return ParameterSpec(field.name, field.default, metadata['description'],
+                         choices=metadata['choices'], minimum=metadata['minimum'],
+                         maximum=metadata['maximum'])
 
 
 POSTPROCESS_PARAMETERS = tuple(
@@ -142,6 +127,32 @@ ALL_PARAMETERS = NODE_PARAMETERS + POSTPROCESS_PARAMETERS
 SPECS = {spec.name: spec for spec in ALL_PARAMETERS}
 #: Parameters read only at configure; changing them needs cleanup + configure.
 MODEL_PARAMETERS = ('model_card', 'backend', 'device')
+#: Parameters read only at start-up.
+START_UP_PARAMETERS = ('autostart',)
+
+
+def _markdown_value(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'`{value!r}`' if isinstance(value, str) else str(value)
+
+
+def parameters_table() -> str:
+    """Return the Markdown table of every parameter that docs/node.md shows.
+
+    Generated from the declarations (and so from ``PostProcessConfig``'s field
+    metadata); a test keeps the docs equal to it.
+    """
+    rows = ['| name | default | range / choices | when | description |',
+            '|---|---|---|---|---|']
+    for spec in ALL_PARAMETERS:
+        accepted = ', '.join(f'`{choice}`' for choice in spec.choices) if spec.choices else (
+            f'{spec.minimum}..{spec.maximum}' if spec.minimum is not None else '')
+        when = ('configure' if spec.name in MODEL_PARAMETERS else 'read-only' if spec.read_only
+                else 'start-up' if spec.name in START_UP_PARAMETERS else 'run time')
+        rows.append(f'| `{spec.name}` | {_markdown_value(spec.default)} | {accepted} | {when} | '
+                    f'{spec.description} |')
+    return '\n'.join(rows) + '\n'
 
 
 def postprocess_config(values: dict, base: PostProcessConfig | None = None) -> PostProcessConfig:
@@ -158,6 +169,22 @@ def postprocess_config(values: dict, base: PostProcessConfig | None = None) -> P
             f'{PARAMS_FILE}') from error
 
 
+def check_changes(changes: dict, current: dict, model_loaded: bool):
+    """Raise :class:`ConfigurationError` when a set of run-time changes cannot be taken.
+
+    ``current`` holds every parameter's value now; ``model_loaded`` is True from
+    configure on, when the parameters the model is loaded with can no longer change.
+    """
+    for name in set(changes) & set(SPECS):
+        SPECS[name].check(changes[name])
+    model_changes = sorted(set(changes) & set(MODEL_PARAMETERS))
+    if model_changes and model_loaded:
+        raise ConfigurationError(
+            f'{", ".join(model_changes)} is read when the model loads: deactivate and clean '
+            'up the node, set it, then configure again')
+    postprocess_config({**current, **changes})
+
+
 @dataclass(frozen=True)
 class NodeSettings:
     """Validated parameter values the node configures itself with."""
@@ -166,9 +193,10 @@ class NodeSettings:
     backend: str
     device: str
     input_reliability: str
+    image_transport: str
     max_frame_age_s: float
+    max_future_stamp_s: float
     input_timeout_s: float
-    autostart: bool
     postprocess: PostProcessConfig
 
 
@@ -213,13 +241,14 @@ _TYPE_NAMES = {bool: 'bool', int: 'integer', float: 'double', str: 'string',
 _EXAMPLES = {bool: 'true', int: '10', float: '10.0', str: 'VALUE'}
 
 
-def check_override_types(argv):
-    """Refuse a ``-p NAME:=VALUE`` whose type is not the parameter's, saying how to write it.
+def refuse_mistyped_command_line_values(argv):
+    """Start-up check: refuse a ``-p NAME:=VALUE`` whose type is not the parameter's.
 
-    rclpy refuses some of these at start-up, but when the value comes on top of a
-    ``--params-file`` that sets the same name, rcl silently keeps the file's value for
-    others (``-p sample_step_px:=coarse``, ``-p autostart:=7``), so the node would run
-    with a setting the user did not ask for. Values are read as YAML, as rcl reads them.
+    The error says how to write the value. rclpy refuses some of these at start-up,
+    but when the value comes on top of a ``--params-file`` that sets the same name, rcl
+    silently keeps the file's value for others (``-p sample_step_px:=coarse``,
+    ``-p autostart:=7``), so the node would run with a setting the user did not ask for.
+    Values are read as YAML, as rcl reads them.
     """
     import yaml
 
@@ -247,7 +276,8 @@ def read_settings(values: dict) -> NodeSettings:
         model_card=resolve_model_card(values['model_card']),
         backend=values['backend'], device=values['device'],
         input_reliability=values['input_reliability'],
+        image_transport=values['image_transport'],
         max_frame_age_s=float(values['max_frame_age_s']),
+        max_future_stamp_s=float(values['max_future_stamp_s']),
         input_timeout_s=float(values['input_timeout_s']),
-        autostart=bool(values['autostart']),
         postprocess=postprocess_config(values))
