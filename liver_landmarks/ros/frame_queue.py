@@ -58,11 +58,20 @@ class FrameWorker:
 
     ``handle`` must not raise; if it does, ``on_error(error)`` is called and the
     thread goes on with the next item, because one bad frame must not stop the node.
+
+    With ``finish``, an item is handled in two halves that overlap the next item:
+    ``handle(item)`` starts it and returns a token (None: nothing to finish), and
+    ``finish(token)`` completes it after the next waiting item, if any, has been
+    started. So with a backend that infers asynchronously, the next frame is
+    pre-processed and inferred while this one is post-processed and published; at
+    most two items are in hand and the slot still keeps only the newest.
     """
 
-    def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker'):
+    def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker',
+                 finish=None):
         self._slot = slot
         self._handle = handle
+        self._finish = finish
         self._on_error = on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -81,11 +90,33 @@ class FrameWorker:
         return not self._thread.is_alive()
 
     def _run(self):
+        if self._finish is not None:
+            self._run_overlapped()
+            return
         while not self._stop.is_set():
             item = self._slot.take(timeout=0.5)
             if item is None or self._stop.is_set():
                 continue
-            try:
-                self._handle(item)
-            except Exception as error:  # noqa: BLE001 - reported; the next frame must still run
-                self._on_error(error)
+            self._call(self._handle, item)
+
+    def _run_overlapped(self):
+        started = None
+        while not self._stop.is_set():
+            # With an item in hand, only a frame already waiting is started before it is
+            # finished: its outputs are never held back waiting for the camera.
+            item = self._slot.take(timeout=0.0 if started is not None else 0.5)
+            following = None
+            if item is not None and not self._stop.is_set():
+                following = self._call(self._handle, item)
+            if started is not None:
+                self._call(self._finish, started)
+            started = following
+        if started is not None:
+            self._call(self._finish, started)
+
+    def _call(self, function, argument):
+        try:
+            return function(argument)
+        except Exception as error:  # noqa: BLE001 - reported; the next frame must still run
+            self._on_error(error)
+            return None
