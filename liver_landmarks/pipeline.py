@@ -11,14 +11,14 @@ faults under the same names without guessing them from a traceback.
 from dataclasses import dataclass
 import threading
 import time
-from typing import Any, Optional, TYPE_CHECKING
+from typing import Any, Callable, Optional, TYPE_CHECKING
 
 from liver_landmarks.postprocess import LandmarkPolylines, PostProcessConfig, PostProcessor
 from liver_landmarks.preprocess import check_channel_order, check_frame, Preprocessor
 import numpy as np
 
 if TYPE_CHECKING:  # the backends import torch, which callers of STAGES need not load
-    from liver_landmarks.backends.base import InferenceBackend, PendingLabels
+    from liver_landmarks.backends.base import InferenceBackend
 
 #: The stages a frame goes through, in order: decoding the message, the pipeline's own
 #: three, and handing the outputs on (publishing them, or writing them to a bag).
@@ -59,7 +59,7 @@ class InFlightFrame:
 
     frame_rgb: np.ndarray
     output_size: tuple
-    labels: 'PendingLabels'
+    labels: Callable[[], np.ndarray]   # waits for and returns the (1, H, W) class ids
     postprocessor: PostProcessor
     timings_ms: dict[str, float]
     started: float
@@ -132,7 +132,12 @@ class Pipeline:
         started = time.perf_counter()
         batch = _stage('preprocess', self.preprocessor, frame, channel_order)
         inference_started = time.perf_counter()
-        labels = _stage('inference', self.backend.start_labels, batch)
+        if self.backend.max_in_flight > 1:
+            labels = _stage('inference', self.backend.start_labels, batch).result
+        else:
+            # Inferred here through predict_labels, the one method every backend has.
+            ids = _stage('inference', self.backend.predict_labels, batch)
+            labels = lambda: ids  # noqa: E731 - the same call as an asynchronous result
         return InFlightFrame(
             frame_rgb=frame if channel_order == 'rgb' else frame[:, :, ::-1],
             output_size=frame.shape[:2], labels=labels, postprocessor=self.postprocessor,
@@ -145,7 +150,7 @@ class Pipeline:
         Its ``inference`` time runs from the start of the inference to the ids being
         ready, so with overlapping frames it includes the wait behind the previous one.
         """
-        class_ids = _stage('inference', in_flight.labels.result)[0]
+        class_ids = _stage('inference', in_flight.labels)[0]
         inferred = time.perf_counter()
         result = _stage('postprocess', in_flight.postprocessor, class_ids,
                         frame=in_flight.frame_rgb, output_size=in_flight.output_size)

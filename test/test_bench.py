@@ -38,6 +38,8 @@ def test_bench_writes_json_with_every_stage(bench_run):
     for stage, summary in row['stages'].items():
         assert summary['n'] == 3, stage
         assert 0 <= summary['median_ms'] <= summary['p95_ms'], stage
+    assert row['overlapped']['n'] == 3 and row['overlapped']['frames_per_s'] > 0
+    assert row['overlapped']['max_in_flight'] == 1  # PyTorch infers synchronously
     stage_sum = sum(row['stages'][stage]['mean_ms'] for stage in bench.STAGES)
     assert stage_sum == pytest.approx(row['stages']['total']['mean_ms'], rel=0.05, abs=0.1)
     assert results['dds'] == []
@@ -55,7 +57,7 @@ def test_bench_markdown_has_the_machine_and_a_row_per_run(bench_run):
     row = next(line for line in text.splitlines() if line.startswith('| unet |'))
     total = results['stages'][0]['stages']['total']
     assert f'{total["median_ms"]:.1f} / {total["p95_ms"]:.1f}' in row
-    assert row.count('|') == len(bench.STAGES) + 8
+    assert row.count('|') == len(bench.STAGES) + 9
     if results['postprocess_reference'] is not None:
         assert 'Post-processing the real ground truth' in text
 

@@ -85,7 +85,8 @@ def test_an_overlapping_worker_starts_the_waiting_item_before_finishing_the_last
         if item == 3:
             finished.set()
 
-    worker = FrameWorker(slot, start, errors.append, finish=finish)
+    worker = FrameWorker(slot, start, errors.append, finish=finish,
+                         ready=lambda item: events.append(('ready', item)))
     worker.start()
     slot.put(1)
     deadline = time.monotonic() + 5.0
@@ -101,7 +102,8 @@ def test_an_overlapping_worker_starts_the_waiting_item_before_finishing_the_last
             time.sleep(0.01)
     assert finished.wait(5.0)
     assert worker.stop(timeout=5.0)
-    assert events[:4] == [('start', 1), ('start', 2), ('finish', 1), ('finish', 2)]
+    assert events[:6] == [('start', 1), ('ready', 1), ('start', 2), ('finish', 1),
+                          ('ready', 2), ('finish', 2)]
     assert ('finish', 'bad start') not in events
     assert events.index(('finish', 'bad finish')) < events.index(('finish', 3))
     assert sorted(str(error) for error in errors) == ['finish failed', 'start failed']

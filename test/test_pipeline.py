@@ -84,10 +84,6 @@ class BrokenBackend:
         """Raise."""
         raise _Broken('inference broke')
 
-    def start_labels(self, batch):
-        """Raise, as a backend does that cannot start an inference."""
-        raise _Broken('inference broke')
-
 
 class BrokenPostProcessor(PostProcessor):
     """A real post-processor that fails."""
@@ -119,6 +115,8 @@ def test_a_failing_stage_is_named_with_what_it_raised(pipeline, stage):
 
 def test_an_inference_failing_while_in_flight_is_named_inference(pipeline):
     class FailsLater(BrokenBackend):
+        max_in_flight = 2
+
         def start_labels(self, batch):
             def wait():
                 raise _Broken('inference broke')

@@ -124,7 +124,7 @@ class FrameProcessor:
         self._slot.clear()
         if self.pipeline.backend.max_in_flight > 1:
             self._worker = FrameWorker(self._slot, self._start_frame, self._failed,
-                                       finish=self._finish_frame)
+                                       finish=self._finish_frame, ready=self._inferred)
         else:
             self._worker = FrameWorker(self._slot, self._process, self._failed)
         self._worker.start()
@@ -188,6 +188,14 @@ class FrameProcessor:
         if self._dropped_by_stamp(pending.msg):
             return None
         return pending, self.pipeline.start(pending.frame, channel_order=pending.channel_order)
+
+    @staticmethod
+    def _inferred(token):
+        """Wait until a started frame's inference is done (its failure is _finish_frame's)."""
+        try:
+            token[1].labels()
+        except Exception:  # noqa: BLE001 - raised again, under its stage, by finish
+            pass
 
     def _finish_frame(self, token):
         """Post-process a started frame and publish its outputs (worker thread)."""

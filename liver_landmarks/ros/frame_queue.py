@@ -60,18 +60,21 @@ class FrameWorker:
     thread goes on with the next item, because one bad frame must not stop the node.
 
     With ``finish``, an item is handled in two halves that overlap the next item:
-    ``handle(item)`` starts it and returns a token (None: nothing to finish), and
-    ``finish(token)`` completes it after the next waiting item, if any, has been
-    started. So with a backend that infers asynchronously, the next frame is
-    pre-processed and inferred while this one is post-processed and published; at
-    most two items are in hand and the slot still keeps only the newest.
+    ``handle(item)`` starts it and returns a token (None: nothing to finish),
+    ``ready(token)`` (optional) waits until the started half is done, and
+    ``finish(token)`` completes it. The next item is taken from the slot only once the
+    last one is ready, so it is the newest there is, and it is started before the last
+    one is finished: with a backend that infers asynchronously the next frame infers
+    while this one is post-processed and published, and neither waits behind the
+    other's inference. At most two items are in hand; the slot keeps only the newest.
     """
 
     def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker',
-                 finish=None):
+                 finish=None, ready=None):
         self._slot = slot
         self._handle = handle
         self._finish = finish
+        self._ready = ready
         self._on_error = on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -102,6 +105,8 @@ class FrameWorker:
     def _run_overlapped(self):
         started = None
         while not self._stop.is_set():
+            if started is not None and self._ready is not None:
+                self._call(self._ready, started)
             # With an item in hand, only a frame already waiting is started before it is
             # finished: its outputs are never held back waiting for the camera.
             item = self._slot.take(timeout=0.0 if started is not None else 0.5)
