@@ -4,13 +4,18 @@
 
     ros2 launch liver_landmarks replay.launch.py bag:=/path/to/bag rate:=1.0
 
-Runs ``python3 -m liver_landmarks bag replay BAG --rate R`` (which also publishes
-``/clock``) and includes segment.launch.py with ``use_sim_time`` true, so frame ages
-are judged against the recording's time. Other arguments pass through: image_topic,
-model_card, backend, params_file, namespace.
+The replay waits until the node subscribes to the image topic (once its model is
+loaded and it is active), so the first frames are not lost to the model's start-up.
+
+Runs ``python -m liver_landmarks bag replay BAG --rate R`` (which also publishes
+``/clock``) with the interpreter that runs launch, so a virtualenv's ``ros2 launch``
+replays with that virtualenv's packages, and includes segment.launch.py with
+``use_sim_time`` true, so frame ages are judged against the recording's time. Other
+arguments pass through: image_topic, model_card, backend, namespace, autostart.
 """
 
 import os
+import sys
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription
@@ -21,13 +26,16 @@ from launch.substitutions import LaunchConfiguration
 ARGUMENTS = (
     ('bag', None, 'rosbag2 directory or .mcap/.db3 file to replay'),
     ('rate', '1.0', 'playback speed factor'),
+    ('wait_for_subscribers', '60.0', 'seconds the replay waits for the node to subscribe '
+                                     '(it does once its model is loaded); 0: start at once'),
     ('image_topic', '/camera/image', 'image topic recorded in the bag'),
     ('model_card', '', 'model card JSON; empty: the params file decides'),
     ('backend', '', 'inference backend; empty: the params file decides'),
     ('namespace', '', 'namespace of the node and its topics'),
+    ('autostart', '', 'false: the node waits for a lifecycle manager; empty: params file'),
 )
 #: Arguments of segment.launch.py that replay passes on unchanged.
-PASSED_ON = ('image_topic', 'model_card', 'backend', 'namespace')
+PASSED_ON = ('image_topic', 'model_card', 'backend', 'namespace', 'autostart')
 
 
 def generate_launch_description():
@@ -46,8 +54,9 @@ def generate_launch_description():
     return LaunchDescription([
         *declared,
         ExecuteProcess(
-            cmd=['python3', '-m', 'liver_landmarks', 'bag', 'replay', LaunchConfiguration('bag'),
-                 '--rate', LaunchConfiguration('rate')],
+            cmd=[sys.executable, '-m', 'liver_landmarks', 'bag', 'replay',
+                 LaunchConfiguration('bag'), '--rate', LaunchConfiguration('rate'),
+                 '--wait-for-subscribers', LaunchConfiguration('wait_for_subscribers')],
             name='bag_replay', output='screen'),
         IncludeLaunchDescription(PythonLaunchDescriptionSource(segment_launch),
                                  launch_arguments=node_arguments.items()),

@@ -4,16 +4,21 @@
 
     ros2 launch liver_landmarks segment.launch.py image_topic:=/camera/image
 
-Arguments: image_topic, model_card, backend, params_file, use_sim_time, namespace.
-model_card and backend override the params file only when given. The node walks its
-own lifecycle to active (``autostart``), so no lifecycle manager is needed. Needs the
-``launch`` and ``launch_ros`` packages of a ROS 2 install (Humble, Jazzy, Kilted).
+Arguments: image_topic, model_card, backend, params_file, use_sim_time, namespace,
+autostart. model_card, backend and autostart override the params file only when given.
+
+The node is started as a ``LifecycleNode`` action, so launch knows it is managed: its
+transitions show in the launch log and ``ros2 lifecycle`` drives it. With autostart
+(the params file's default) it walks itself to active, so no lifecycle manager is
+needed; with ``autostart:=false`` it waits unconfigured for one. Needs the ``launch``
+and ``launch_ros`` packages: a ROS 2 install, or the launch wheels that
+``scripts/setup.sh`` installs (README, "Building with colcon").
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode
 from launch_ros.substitutions import FindPackageShare
 
 #: (name, default, description) of every argument.
@@ -26,6 +31,8 @@ ARGUMENTS = (
                                           'segment.yaml']), 'node parameters (YAML)'),
     ('use_sim_time', 'false', 'true during bag replay: frame ages use /clock'),
     ('namespace', '', 'namespace of the node and its topics'),
+    ('autostart', '', 'true: the node configures and activates itself; false: it waits '
+                      'unconfigured for a lifecycle manager; empty: params_file decides'),
 )
 
 
@@ -40,7 +47,10 @@ def _segmentation_node(context):
         value = LaunchConfiguration(name).perform(context)
         if value:
             overrides[name] = value
-    return [Node(
+    autostart = LaunchConfiguration('autostart').perform(context)
+    if autostart:
+        overrides['autostart'] = _is_true(autostart)
+    return [LifecycleNode(
         package='liver_landmarks',
         executable='segmentation_node',
         name='segmentation_node',

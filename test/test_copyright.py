@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = re.compile(r'\A(#![^\n]*\n)?# Copyright \d{4} The liver_landmarks authors\n'
                     r'# SPDX-License-Identifier: Apache-2\.0\n')
-SKIPPED = {'.venv', 'build', 'install', 'log', '.git'}
+SKIPPED = {'.venv', '.venv-jazzy', 'build', 'install', 'log', '.git'}
 
 
 def _sources():

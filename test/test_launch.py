@@ -1,10 +1,11 @@
 # Copyright 2026 The liver_landmarks authors
 # SPDX-License-Identifier: Apache-2.0
-"""launch/segment.launch.py and launch/replay.launch.py, where ROS 2's launch_ros exists.
+"""The launch files' declared arguments and structure, without starting anything.
 
-``launch`` and ``launch_ros`` come with a ROS 2 install (Humble, Jazzy, Kilted) and from
-no package registry here; without them these tests skip, and test_node_dds.py starts
-the node with the same command line the launch file produces.
+``launch`` and ``launch_ros`` come with a ROS 2 install or from the launch wheels that
+scripts/setup.sh installs; without them these tests skip. test_launch_segment.py,
+test_launch_replay.py, test_launch_stereo.py and test_launch_ros2_cli.py run the
+launch files from a colcon install.
 """
 
 import importlib.util
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-launch_ros = pytest.importorskip(
-    'launch_ros', reason='launch_ros is not importable: it ships only with a ROS 2 install '
-    '(source /opt/ros/<distro>/setup.bash); test_node_dds.py covers the node command line')
-launch = pytest.importorskip('launch', reason='launch ships only with a ROS 2 install')
+_REASON = ('the launch wheels (or a ROS 2 distro) are not installed: scripts/setup.sh '
+           'installs them from ../shared/wheels/ros2_launch_cli')
+launch_ros = pytest.importorskip('launch_ros', reason=_REASON)
+launch = pytest.importorskip('launch', reason=_REASON)
 
 LAUNCH_DIR = Path(__file__).resolve().parents[1] / 'launch'
 
@@ -34,26 +35,17 @@ def _declared(description):
             if isinstance(entity, DeclareLaunchArgument)}
 
 
-def _installed() -> bool:
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        get_package_share_directory('liver_landmarks')
-    except Exception:  # noqa: BLE001 - any failure means: not in an ament index
-        return False
-    return True
-
-
 def test_segment_launch_declares_its_arguments():
     description = _load('segment.launch.py')
     assert _declared(description) == {'image_topic', 'model_card', 'backend', 'params_file',
-                                      'use_sim_time', 'namespace'}
+                                      'use_sim_time', 'namespace', 'autostart'}
 
 
 def test_replay_launch_runs_the_bag_replay_and_the_node_on_sim_time():
     from launch.actions import ExecuteProcess, IncludeLaunchDescription
 
     description = _load('replay.launch.py')
-    assert {'bag', 'rate'} <= _declared(description)
+    assert {'bag', 'rate', 'wait_for_subscribers'} <= _declared(description)
     kinds = [type(entity) for entity in description.entities]
     assert ExecuteProcess in kinds and IncludeLaunchDescription in kinds
     include = next(entity for entity in description.entities
@@ -62,30 +54,13 @@ def test_replay_launch_runs_the_bag_replay_and_the_node_on_sim_time():
     assert arguments['use_sim_time'] == 'true'
 
 
-def test_segment_launch_brings_the_node_to_active(random_model_card):
-    if not _installed():
-        pytest.skip('liver_landmarks is not in the ament index: build it with colcon and '
-                    'source install/setup.bash to run the launch file end to end')
-    import threading
+def test_stereo_launch_includes_the_single_camera_launch_once_per_namespace():
+    from launch.actions import GroupAction, IncludeLaunchDescription
 
-    from launch import LaunchDescription, LaunchService
-    from launch.actions import IncludeLaunchDescription
-    from launch.launch_description_sources import PythonLaunchDescriptionSource
-    from liver_landmarks_tools.support.node_client import NodeClient
-
-    service = LaunchService()
-    service.include_launch_description(LaunchDescription([IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(str(LAUNCH_DIR / 'segment.launch.py')),
-        launch_arguments={'model_card': str(random_model_card), 'backend': 'torch',
-                          'image_topic': '/launch_test/image'}.items())]))
-    runner = threading.Thread(target=service.run, daemon=True)
-    runner.start()
-    client = NodeClient('/segmentation_node', image_topic='/launch_test/image',
-                        keys=('polylines',))
-    try:
-        assert client.wait_until_connected(timeout=120.0)
-        assert client.get_state() == 'active'
-    finally:
-        client.close()
-        service.shutdown()
-        runner.join(timeout=30.0)
+    description = _load('stereo.launch.py')
+    assert _declared(description) == {'left_image_topic', 'right_image_topic'}
+    groups = [entity for entity in description.entities if isinstance(entity, GroupAction)]
+    includes = [action for group in groups for action in group.get_sub_entities()
+                if isinstance(action, IncludeLaunchDescription)]
+    assert sorted(dict(include.launch_arguments)['namespace'] for include in includes) == [
+        'left', 'right']

@@ -34,12 +34,17 @@ def loopback_profile_path() -> Path:
 
 def loopback_environment() -> dict:
     """Return the environment variables that keep DDS discovery and traffic on loopback."""
-    return {
+    environment = {
         'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
-        'ROS_LOCALHOST_ONLY': '1',  # read by Humble; Jazzy and later read the range above
         'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp',
         'FASTDDS_DEFAULT_PROFILES_FILE': str(loopback_profile_path()),
     }
+    # Humble reads only ROS_LOCALHOST_ONLY. Jazzy still honours it, over the range, and
+    # then replaces the profile's transports with UDP alone, on which large best-effort
+    # frames are lost; so it is set for Humble only.
+    if os.environ.get('ROS_DISTRO') == 'humble':
+        environment['ROS_LOCALHOST_ONLY'] = '1'
+    return environment
 
 
 def use_loopback_dds(environ=None) -> dict:
