@@ -301,7 +301,8 @@ def test_with_asynchronous_inference_frames_overlap_and_keep_their_own_results(
     """With OpenVINO the next frame infers while the last is finished; nothing is mixed up."""
     pytest.importorskip('openvino')
     with Pipeline.from_model_card(random_model_card, backend='openvino', device='cpu',
-                                  precision='fp32', cache_dir=tmp_path) as pipeline:
+                                  precision='fp32', cache_dir=tmp_path,
+                                  in_flight=2) as pipeline:
         assert pipeline.backend.max_in_flight > 1
         outputs, frames = Outputs(), {}
         processor = FrameProcessor(pipeline, outputs, time.time_ns, LogLines(),

@@ -83,10 +83,17 @@ def test_class_ids_from_the_graph_are_the_argmax_of_its_logits(fp32_backend, ver
                                       np.argmax(logits, axis=1).astype(np.uint8))
 
 
-def test_asynchronous_requests_return_each_batch_its_own_ids(fp32_backend, verification):
+@pytest.mark.parametrize('in_flight', [1, 2])
+def test_asynchronous_requests_return_each_batch_its_own_ids(
+        fp32_backend, random_model_card, verification, in_flight):
     """More batches started than requests: each start waits for the oldest, none is mixed up."""
     expected = [fp32_backend.predict_labels(batch) for batch in verification]
-    assert fp32_backend.max_in_flight >= 2
+    fp32_backend = OpenVinoBackend(
+        random_model_card, precision='fp32', in_flight=in_flight,
+        cache_dir=os.path.dirname(os.path.dirname(fp32_backend.caches['fp32']['cache_dir'])),
+        verification_batches=verification)
+    assert fp32_backend.max_in_flight == in_flight
+    assert fp32_backend.describe()['in_flight'] == in_flight
     batches = [verification[index % 2].copy() for index in range(fp32_backend.max_in_flight + 2)]
     pending = []
     for batch in batches:
@@ -196,6 +203,8 @@ def test_refuses_a_gpu_and_unknown_precisions(random_model_card):
         OpenVinoBackend(random_model_card, device='cuda')
     with pytest.raises(ValueError, match='unknown precision'):
         OpenVinoBackend(random_model_card, precision='fp16')
+    with pytest.raises(ValueError, match='in_flight must be 1 or 2'):
+        OpenVinoBackend(random_model_card, in_flight=3)
 
 
 def test_create_backend_constructs_it_and_closing_stops_it(random_model_card, verification,

@@ -20,8 +20,11 @@ largest logit difference.
 The compiled graph ends in the argmax over the classes (a second, uint8 output beside
 the logits), so class ids come out of OpenVINO's own threads instead of a pass of
 numpy over the float logits. :meth:`OpenVinoBackend.start_labels` uses asynchronous
-infer requests: the caller pre-processes the next frame or post-processes the last
-one while OpenVINO infers.
+infer requests: with ``in_flight=2`` the caller (the node's worker) post-processes the
+last frame while OpenVINO infers the next. The default is one: OpenVINO's latency
+mode already keeps every core busy during inference, so on a CPU the overlap only
+moves work around and adds the next frame's pre-processing to each frame's latency
+(docs/benchmarks.md has the paired measurements).
 """
 
 from collections import deque
@@ -52,8 +55,8 @@ DEFAULT_CALIBRATION_FRAMES = 24
 VERIFICATION_FRAMES = 2
 VERIFICATION_SEED = 1000
 PROCEDURAL_CALIBRATION = 'procedural-v1'
-#: Infer requests: one frame inferring while the caller prepares or finishes another.
-IN_FLIGHT_REQUESTS = 2
+#: Infer requests by default; two let one frame infer while the caller finishes another.
+IN_FLIGHT_REQUESTS = 1
 LOGITS_OUTPUT, CLASS_IDS_OUTPUT = 0, 1
 
 
@@ -101,12 +104,11 @@ class OpenVinoBackend(InferenceBackend):
     """Runs a saved network with OpenVINO on the CPU (int8, bf16 or fp32)."""
 
     name = 'openvino'
-    max_in_flight = IN_FLIGHT_REQUESTS
 
     def __init__(self, card_path: Union[str, Path], device: str = 'cpu',
                  precision: str = 'auto', cache_dir: Union[None, str, Path] = None,
                  calibration_frames: Optional[Sequence[np.ndarray]] = None,
-                 threads: Optional[int] = None,
+                 threads: Optional[int] = None, in_flight: int = IN_FLIGHT_REQUESTS,
                  min_agreement: float = MIN_LABEL_AGREEMENT,
                  verification_batches: Optional[Sequence[np.ndarray]] = None):
         """Convert (or load from the cache), compile and verify the network.
@@ -116,9 +118,13 @@ class OpenVinoBackend(InferenceBackend):
         agreement check falls back along int8, bf16, fp32. ``calibration_frames``
         (int8 only): RGB frames or pre-processed batches; default procedural frames.
         ``threads``: OpenVINO inference threads (default: all cores).
+        ``in_flight``: infer requests, the batches :meth:`start_labels` runs at once (1 or 2).
         ``verification_batches``: pre-processed batches to verify on instead of the
         sample frames (tests).
         """
+        if in_flight not in (1, 2):
+            raise ValueError(f'in_flight must be 1 or 2, got {in_flight!r}')
+        self.max_in_flight = in_flight
         if precision not in PRECISIONS:
             raise ValueError(f'unknown precision {precision!r}: expected one of {PRECISIONS}')
         if str(device).lower() not in ('cpu', 'auto'):
@@ -177,7 +183,7 @@ class OpenVinoBackend(InferenceBackend):
                                f'precision: {"; ".join(self.fallbacks)}')
         self._pool = threading.Condition()
         self._free = deque(self._compiled.create_infer_request()
-                           for _ in range(IN_FLIGHT_REQUESTS))
+                           for _ in range(self.max_in_flight))
         self._in_flight: deque = deque()
         self._closed = False
         self._torch_model = None
@@ -387,6 +393,7 @@ class OpenVinoBackend(InferenceBackend):
             'max_logit_difference': self.max_logit_difference,
             'fallbacks': list(self.fallbacks),
             'threads': self._threads or os.cpu_count(),
+            'in_flight': self.max_in_flight,
             'startup_s': self.startup_s,
             'cache': self.caches.get(self.precision, self.caches.get('fp32', {})),
         })
