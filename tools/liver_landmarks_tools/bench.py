@@ -8,8 +8,8 @@ normalise to 1x3x320x416), ``inference`` (the backend's class ids), ``postproces
 (polylines and re-drawn labels at 1920x1080) and ``message_build`` (the labels,
 mask, polyline-cloud and marker messages). Each is reported as median and p95 over
 the frames after two warm-up frames. Beside them, ``overlapped`` is the rate of the
-node worker's order (the next frame started before the last is finished), which
-exceeds the single-frame rate when the backend infers asynchronously.
+pipeline's three stages in the node worker's order (the next frame started before the
+last is finished), which gains when the backend infers asynchronously.
 
 Models are random-initialised unless a trained model card is given: latency does
 not depend on the weights, but post-processing time does a little (a random network
@@ -211,9 +211,10 @@ def measure_stages(pipeline, frames: Sequence[np.ndarray], count: int,
 def measure_overlapped(pipeline, frames: Sequence[np.ndarray], count: int) -> dict:
     """Frames per second through the node's worker order: start the next, finish the last.
 
-    Every frame is ready at once (a camera faster than the node), so this is the rate
-    the node's worker can reach when inference overlaps pre- and post-processing;
-    without asynchronous inference it equals the single-frame rate.
+    Pre-processing to post-processing only (no decoding, no message building). Every
+    frame is ready at once (a camera faster than the node), so this is the rate the
+    worker's pipeline part can reach when inference overlaps post-processing; without
+    asynchronous inference it is the rate of those three stages in turn.
     """
     for frame in frames[:WARMUP_FRAMES]:
         pipeline(frame)
