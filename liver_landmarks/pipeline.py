@@ -11,7 +11,7 @@ faults under the same names without guessing them from a traceback.
 from dataclasses import dataclass
 import threading
 import time
-from typing import Any, Optional, TYPE_CHECKING
+from typing import Any, Callable, Optional, TYPE_CHECKING
 
 from liver_landmarks.postprocess import LandmarkPolylines, PostProcessConfig, PostProcessor
 from liver_landmarks.preprocess import check_channel_order, check_frame, Preprocessor
@@ -53,8 +53,27 @@ class PipelineResult:
     frame_rgb: np.ndarray          # the input frame in RGB order (a view when it was RGB)
 
 
+@dataclass
+class InFlightFrame:
+    """A frame pre-processed and handed to the backend: :meth:`Pipeline.finish` completes it."""
+
+    frame_rgb: np.ndarray
+    output_size: tuple
+    labels: Callable[[], np.ndarray]   # waits for and returns the (1, H, W) class ids
+    postprocessor: PostProcessor
+    timings_ms: dict[str, float]
+    started: float
+    inference_started: float
+
+
 class Pipeline:
-    """Frame in, landmarks out: Preprocessor -> InferenceBackend -> PostProcessor."""
+    """Frame in, landmarks out: Preprocessor -> InferenceBackend -> PostProcessor.
+
+    ``pipeline(frame)`` runs the three stages in turn. :meth:`start` and :meth:`finish`
+    split them around the inference, so that a caller can pre-process the next frame
+    or post-process the last one while a backend with asynchronous inference
+    (``backend.max_in_flight`` above one) infers.
+    """
 
     def __init__(self, backend: 'InferenceBackend', preprocessor: Preprocessor,
                  postprocessor: PostProcessor):
@@ -101,27 +120,47 @@ class Pipeline:
         A frame that is not HxWx3 uint8, or an unknown ``channel_order``, raises
         ValueError before any stage runs; a stage that fails raises :class:`StageError`.
         """
+        return self.finish(self.start(frame, channel_order))
+
+    def start(self, frame: np.ndarray, channel_order: str = 'rgb') -> InFlightFrame:
+        """Pre-process ``frame`` and start its inference; :meth:`finish` returns its result.
+
+        Raises as :meth:`__call__` does for the stages it runs.
+        """
         check_frame(frame)
         check_channel_order(channel_order)
-        frame_rgb = frame if channel_order == 'rgb' else frame[:, :, ::-1]
-        postprocessor = self.postprocessor
-        steps = (('preprocess', lambda _: self.preprocessor(frame, channel_order)),
-                 ('inference', lambda batch: self.backend.predict_labels(batch)[0]),
-                 ('postprocess', lambda ids: postprocessor(
-                     ids, frame=frame_rgb, output_size=frame.shape[:2])))
-        timings_ms, value, outputs = {}, None, []
         started = time.perf_counter()
-        for stage, step in steps:
-            stage_start = time.perf_counter()
-            try:
-                value = step(value)
-            except Exception as error:  # noqa: BLE001 - re-raised naming its stage
-                raise StageError(stage, error) from error
-            timings_ms[stage] = 1000.0 * (time.perf_counter() - stage_start)
-            outputs.append(value)
-        timings_ms['total'] = 1000.0 * (time.perf_counter() - started)
-        return PipelineResult(class_ids=outputs[1], result=outputs[2], timings_ms=timings_ms,
-                              frame_rgb=frame_rgb)
+        batch = _stage('preprocess', self.preprocessor, frame, channel_order)
+        inference_started = time.perf_counter()
+        if self.backend.max_in_flight > 1:
+            labels = _stage('inference', self.backend.start_labels, batch).result
+        else:
+            # Inferred here through predict_labels, the one method every backend has.
+            ids = _stage('inference', self.backend.predict_labels, batch)
+            labels = lambda: ids  # noqa: E731 - the same call as an asynchronous result
+        return InFlightFrame(
+            frame_rgb=frame if channel_order == 'rgb' else frame[:, :, ::-1],
+            output_size=frame.shape[:2], labels=labels, postprocessor=self.postprocessor,
+            timings_ms={'preprocess': 1000.0 * (inference_started - started)},
+            started=started, inference_started=inference_started)
+
+    def finish(self, in_flight: InFlightFrame) -> PipelineResult:
+        """Wait for a started frame's class ids and post-process them.
+
+        Its ``inference`` time runs from the start of the inference to the ids being
+        ready, so with overlapping frames it includes the wait behind the previous one.
+        """
+        class_ids = _stage('inference', in_flight.labels)[0]
+        inferred = time.perf_counter()
+        result = _stage('postprocess', in_flight.postprocessor, class_ids,
+                        frame=in_flight.frame_rgb, output_size=in_flight.output_size)
+        done = time.perf_counter()
+        timings_ms = {**in_flight.timings_ms,
+                      'inference': 1000.0 * (inferred - in_flight.inference_started),
+                      'postprocess': 1000.0 * (done - inferred),
+                      'total': 1000.0 * (done - in_flight.started)}
+        return PipelineResult(class_ids=class_ids, result=result, timings_ms=timings_ms,
+                              frame_rgb=in_flight.frame_rgb)
 
     def describe(self) -> dict[str, Any]:
         """Backend description plus the pre-processing settings, for diagnostics."""
@@ -140,3 +179,11 @@ class Pipeline:
     def __exit__(self, *exc_info) -> None:
         """Close the backend."""
         self.close()
+
+
+def _stage(stage: str, step, *args, **kwargs):
+    """Run one stage; re-raise what it raises as a :class:`StageError` naming the stage."""
+    try:
+        return step(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - re-raised naming its stage
+        raise StageError(stage, error) from error

@@ -38,6 +38,8 @@ def test_bench_writes_json_with_every_stage(bench_run):
     for stage, summary in row['stages'].items():
         assert summary['n'] == 3, stage
         assert 0 <= summary['median_ms'] <= summary['p95_ms'], stage
+    assert row['overlapped']['n'] == 3 and row['overlapped']['frames_per_s'] > 0
+    assert row['overlapped']['max_in_flight'] == 1  # PyTorch infers synchronously
     stage_sum = sum(row['stages'][stage]['mean_ms'] for stage in bench.STAGES)
     assert stage_sum == pytest.approx(row['stages']['total']['mean_ms'], rel=0.05, abs=0.1)
     assert results['dds'] == []
@@ -55,7 +57,7 @@ def test_bench_markdown_has_the_machine_and_a_row_per_run(bench_run):
     row = next(line for line in text.splitlines() if line.startswith('| unet |'))
     total = results['stages'][0]['stages']['total']
     assert f'{total["median_ms"]:.1f} / {total["p95_ms"]:.1f}' in row
-    assert row.count('|') == len(bench.STAGES) + 8
+    assert row.count('|') == len(bench.STAGES) + 9
     if results['postprocess_reference'] is not None:
         assert 'Post-processing the real ground truth' in text
 
@@ -119,3 +121,24 @@ def test_the_runtime_command_line_names_where_bench_went(capsys):
 
     assert runtime_main(['bench', '--frames', '3']) == 2
     assert 'python -m liver_landmarks_tools bench --frames 3' in capsys.readouterr().err
+
+
+def test_dds_rows_get_the_pipeline_rate_and_ratio_of_their_backend_and_model():
+    stages = [{'backend': 'torch', 'card': 'a.json', 'stages': {'total': {'median_ms': 100.0}}},
+              {'backend': 'openvino', 'card': 'a.json',
+               'stages': {'total': {'median_ms': 50.0}}},
+              {'backend': 'openvino', 'card': 'b.json', 'error': 'failed'}]
+    latency = {'count': 3, 'p50_ms': 60.0, 'p95_ms': 70.0, 'p99_ms': 75.0}
+    dds = [{'backend': 'openvino', 'card': 'a.json', 'end_to_end_hz': 18.0,
+            'publish_rate_hz': 30.0, 'topics': {
+                '/segmentation_node/labels': {'rate_hz': 18.0, 'latency': latency},
+                '/segmentation_node/polylines': {'rate_hz': 18.0, 'latency': latency}}},
+           {'backend': 'openvino', 'card': 'b.json', 'end_to_end_hz': 5.0},
+           {'backend': 'torch', 'card': 'a.json', 'error': 'RuntimeError: no output'}]
+    bench.add_pipeline_ratios(stages, dds)
+    assert (dds[0]['pipeline_hz'], dds[0]['ratio']) == (20.0, 0.9)
+    assert 'ratio' not in dds[1] and 'ratio' not in dds[2]
+    text = bench.markdown_report({'started': 'now', 'machine': {}, 'settings': {'frames': 1},
+                                  'stages': [], 'dds': dds[:1]})
+    row = next(line for line in text.splitlines() if line.startswith('| openvino |'))
+    assert '| 60.0 / 70.0 / 75.0 | 60.0 / 70.0 / 75.0 | 18.0 | 20.0 | 0.9 |' in row

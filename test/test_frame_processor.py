@@ -294,3 +294,42 @@ def test_the_processor_does_not_import_rclpy():
     code = ('import sys, liver_landmarks.ros.frame_processor; '
             'sys.exit(int("rclpy" in sys.modules))')
     assert subprocess.run([sys.executable, '-c', code], timeout=120).returncode == 0
+
+
+def test_with_asynchronous_inference_frames_overlap_and_keep_their_own_results(
+        random_model_card, tmp_path):
+    """With OpenVINO the next frame infers while the last is finished; nothing is mixed up."""
+    pytest.importorskip('openvino')
+    with Pipeline.from_model_card(random_model_card, backend='openvino', device='cpu',
+                                  precision='fp32', cache_dir=tmp_path,
+                                  in_flight=2) as pipeline:
+        assert pipeline.backend.max_in_flight > 1
+        outputs, frames = Outputs(), {}
+        processor = FrameProcessor(pipeline, outputs, time.time_ns, LogLines(),
+                                   FrameLimits(max_frame_age_s=0.0))
+        processor.start()
+        try:
+            for seed in range(6):
+                frame = synthetic_frame(64, 48, seed)
+                msg = numpy_to_image_msg(frame, 'rgb8')
+                msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
+                msg.header.frame_id = f'frame{seed}'
+                frames[msg.header.frame_id] = frame
+                processor.submit(msg)
+                time.sleep(0.01)
+            deadline = time.monotonic() + 60.0
+            while time.monotonic() < deadline:
+                counts = processor.health.counts()
+                dropped = sum(value for name, value in counts.items()
+                              if name.startswith('dropped_'))
+                if counts['processed'] + dropped >= 6:
+                    break
+                time.sleep(0.05)
+        finally:
+            processor.stop()
+        assert outputs.published and counts['processed'] == len(outputs.published)
+        assert outputs.published[-1][0].frame_id == 'frame5'  # the newest is never lost
+        for header, output in outputs.published:
+            frame = frames[header.frame_id]
+            np.testing.assert_array_equal(output.frame_rgb, frame)
+            np.testing.assert_array_equal(output.class_ids, pipeline(frame).class_ids)

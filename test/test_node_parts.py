@@ -65,6 +65,66 @@ def test_worker_survives_a_failing_item_and_handles_the_next():
     assert handled == ['good'] and [str(error) for error in errors] == ['bad frame']
 
 
+def test_an_overlapping_worker_starts_the_waiting_item_before_finishing_the_last():
+    slot, events, errors = NewestFrameSlot(), [], []
+    finished = threading.Event()
+    gate = threading.Event()
+
+    def start(item):
+        events.append(('start', item))
+        if item == 'bad start':
+            raise RuntimeError('start failed')
+        if item == 1:
+            gate.wait(5.0)  # item 2 arrives while item 1 is in hand
+        return item
+
+    def finish(item):
+        events.append(('finish', item))
+        if item == 'bad finish':
+            raise RuntimeError('finish failed')
+        if item == 3:
+            finished.set()
+
+    worker = FrameWorker(slot, start, errors.append, finish=finish,
+                         ready=lambda item: events.append(('ready', item)))
+    worker.start()
+    slot.put(1)
+    deadline = time.monotonic() + 5.0
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    slot.put(2)
+    gate.set()
+    while ('finish', 2) not in events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for item in ('bad start', 'bad finish', 3):
+        slot.put(item)
+        while ('start', item) not in events and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert finished.wait(5.0)
+    assert worker.stop(timeout=5.0)
+    assert events[:6] == [('start', 1), ('ready', 1), ('start', 2), ('finish', 1),
+                          ('ready', 2), ('finish', 2)]
+    assert ('finish', 'bad start') not in events
+    assert events.index(('finish', 'bad finish')) < events.index(('finish', 3))
+    assert sorted(str(error) for error in errors) == ['finish failed', 'start failed']
+
+
+def test_stopping_an_overlapping_worker_finishes_the_item_in_hand():
+    slot, finished = NewestFrameSlot(), []
+    started = threading.Event()
+
+    def start(item):
+        started.set()
+        return item
+
+    worker = FrameWorker(slot, start, lambda error: None, finish=finished.append)
+    worker.start()
+    slot.put('last')
+    assert started.wait(5.0)
+    assert worker.stop(timeout=5.0)
+    assert finished == ['last']
+
+
 def test_health_counts_latency_and_rates():
     now = [100.0]
     health = NodeHealth(clock=lambda: now[0])

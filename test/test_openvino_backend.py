@@ -76,6 +76,53 @@ def test_batches_of_several_frames(fp32_backend, verification):
         np.testing.assert_array_equal(labels[index], fp32_backend.predict_labels(single)[0])
 
 
+def test_class_ids_from_the_graph_are_the_argmax_of_its_logits(fp32_backend, verification):
+    for batch in verification:
+        logits = fp32_backend.predict_logits(batch)
+        np.testing.assert_array_equal(fp32_backend.predict_labels(batch),
+                                      np.argmax(logits, axis=1).astype(np.uint8))
+
+
+@pytest.mark.parametrize('in_flight', [1, 2])
+def test_asynchronous_requests_return_each_batch_its_own_ids(
+        fp32_backend, random_model_card, verification, in_flight):
+    """More batches started than requests: each start waits for the oldest, none is mixed up."""
+    expected = [fp32_backend.predict_labels(batch) for batch in verification]
+    fp32_backend = OpenVinoBackend(
+        random_model_card, precision='fp32', in_flight=in_flight,
+        cache_dir=os.path.dirname(os.path.dirname(fp32_backend.caches['fp32']['cache_dir'])),
+        verification_batches=verification)
+    assert fp32_backend.max_in_flight == in_flight
+    assert fp32_backend.describe()['in_flight'] == in_flight
+    batches = [verification[index % 2].copy() for index in range(fp32_backend.max_in_flight + 2)]
+    pending = []
+    for batch in batches:
+        pending.append(fp32_backend.start_labels(batch))
+        batch[:] = 0.0  # the request holds its own copy of the input
+    assert pending[0].done()  # waited for, to free a request for a later batch
+    for index, handle in enumerate(reversed(pending)):
+        labels = handle.result()
+        assert labels.shape == (1, 320, 416) and labels.dtype == np.uint8
+        np.testing.assert_array_equal(labels, expected[(len(pending) - 1 - index) % 2])
+        assert handle.done() and handle.result() is labels
+    # Synchronous calls between asynchronous ones share the same requests.
+    running = fp32_backend.start_labels(verification[1])
+    np.testing.assert_array_equal(fp32_backend.predict_logits(verification[0]).argmax(1),
+                                  expected[0])
+    np.testing.assert_array_equal(running.result(), expected[1])
+
+
+def test_close_waits_for_running_batches_then_refuses(random_model_card, verification, tmp_path):
+    backend = OpenVinoBackend(random_model_card, precision='fp32', cache_dir=tmp_path,
+                              verification_batches=verification[:1])
+    expected = backend.predict_labels(verification[0])
+    running = backend.start_labels(verification[0])
+    backend.close()
+    np.testing.assert_array_equal(running.result(), expected)
+    with pytest.raises(BackendError, match='closed'):
+        backend.start_labels(verification[0])
+
+
 def test_second_construction_loads_the_cached_ir(fp32_backend, random_model_card,
                                                  verification):
     entry = fp32_backend.caches['fp32']['cache_dir']
@@ -156,6 +203,8 @@ def test_refuses_a_gpu_and_unknown_precisions(random_model_card):
         OpenVinoBackend(random_model_card, device='cuda')
     with pytest.raises(ValueError, match='unknown precision'):
         OpenVinoBackend(random_model_card, precision='fp16')
+    with pytest.raises(ValueError, match='in_flight must be 1 or 2'):
+        OpenVinoBackend(random_model_card, in_flight=3)
 
 
 def test_create_backend_constructs_it_and_closing_stops_it(random_model_card, verification,

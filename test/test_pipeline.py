@@ -6,6 +6,7 @@ import dataclasses
 import threading
 
 import cv2
+from liver_landmarks.backends.base import PendingLabels
 from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.landmarks import LANDMARKS
 from liver_landmarks.pipeline import Pipeline, PIPELINE_STAGES, PipelineResult, StageError
@@ -110,6 +111,34 @@ def test_a_failing_stage_is_named_with_what_it_raised(pipeline, stage):
     assert caught.value.stage == stage and caught.value.kind == '_Broken'
     assert isinstance(caught.value.error, _Broken) and caught.value.__cause__ is caught.value.error
     assert str(caught.value) == f'{stage} raised _Broken: {stage} broke'
+
+
+def test_an_inference_failing_while_in_flight_is_named_inference(pipeline):
+    class FailsLater(BrokenBackend):
+        max_in_flight = 2
+
+        def start_labels(self, batch):
+            def wait():
+                raise _Broken('inference broke')
+            return PendingLabels(wait)
+
+    in_flight = Pipeline(FailsLater(pipeline.backend), pipeline.preprocessor,
+                         pipeline.postprocessor).start(synthetic_frame(64, 48))
+    with pytest.raises(StageError) as caught:
+        pipeline.finish(in_flight)
+    assert caught.value.stage == 'inference' and caught.value.kind == '_Broken'
+
+
+def test_started_frames_finish_in_any_order_with_their_own_results(pipeline):
+    frames = [synthetic_frame(64, 48, seed) for seed in (1, 2)]
+    expected = [pipeline(frame) for frame in frames]
+    started = [pipeline.start(frame) for frame in frames]
+    for index in (1, 0):
+        output = pipeline.finish(started[index])
+        np.testing.assert_array_equal(output.class_ids, expected[index].class_ids)
+        np.testing.assert_array_equal(output.result.labels, expected[index].result.labels)
+        assert set(output.timings_ms) == set(expected[index].timings_ms)
+        assert output.frame_rgb is frames[index]
 
 
 def test_rgb_and_bgr_input_give_the_same_result(pipeline, real_frame_bgr, real_result):

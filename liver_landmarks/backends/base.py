@@ -12,7 +12,8 @@ import abc
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+import threading
+from typing import Any, Callable, Optional, Union
 
 import cv2
 from liver_landmarks.calibration import calibration_frame
@@ -37,14 +38,56 @@ class DeviceUnavailableError(BackendError):
     """The requested device (e.g. CUDA) is not present on this machine."""
 
 
+class PendingLabels:
+    """Class ids of a batch handed to :meth:`InferenceBackend.start_labels`.
+
+    :meth:`result` waits for them (once; later calls return the same array), so the
+    caller can do other work, such as post-processing the previous frame, meanwhile.
+    """
+
+    def __init__(self, wait: Callable[[], np.ndarray]):
+        """Wrap ``wait``, which blocks until the ids are ready and returns them."""
+        self._wait: Optional[Callable[[], np.ndarray]] = wait
+        self._labels: Optional[np.ndarray] = None
+        self._error: Optional[BaseException] = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def ready(cls, labels: np.ndarray) -> 'PendingLabels':
+        """Return a handle whose ids are already computed."""
+        pending = cls(lambda: labels)
+        pending.result()
+        return pending
+
+    def done(self) -> bool:
+        """Return True once :meth:`result` has returned (or raised)."""
+        return self._wait is None
+
+    def result(self) -> np.ndarray:
+        """Wait for and return the (N, H, W) uint8 class ids; re-raise a failed inference."""
+        with self._lock:
+            if self._wait is not None:
+                wait, self._wait = self._wait, None
+                try:
+                    self._labels = wait()
+                except BaseException as error:
+                    self._error = error
+            if self._error is not None:
+                raise self._error
+            return self._labels
+
+
 class InferenceBackend(abc.ABC):
     """Runs a segmentation network on pre-processed batches.
 
     Subclasses set ``name`` and implement :meth:`predict_logits`; they may override
-    :meth:`predict_labels` to take the argmax on the device.
+    :meth:`predict_labels` to take the argmax on the device, and :meth:`start_labels`
+    (with :attr:`max_in_flight` above one) when their runtime infers asynchronously.
     """
 
     name: str = 'abstract'
+    #: Batches that :meth:`start_labels` can have running at once without blocking.
+    max_in_flight: int = 1
 
     def __init__(self, model_card: ModelCard, device: str, precision: str):
         """Record what runs where: the model card, the device and the numeric precision."""
@@ -75,6 +118,14 @@ class InferenceBackend(abc.ABC):
     def predict_labels(self, batch: np.ndarray) -> np.ndarray:
         """Return (N, H, W) uint8 class ids (argmax over the logits)."""
         return np.argmax(self.predict_logits(batch), axis=1).astype(np.uint8)
+
+    def start_labels(self, batch: np.ndarray) -> PendingLabels:
+        """Start inferring class ids for ``batch``; return a handle that waits for them.
+
+        Backends without asynchronous inference compute the ids here, before returning.
+        With more than :attr:`max_in_flight` batches running, this waits for the oldest.
+        """
+        return PendingLabels.ready(self.predict_labels(batch))
 
     def warmup(self, iterations: int = 2) -> None:
         """Run a few dummy batches so that lazy initialisation is not paid by the first frame."""

@@ -16,20 +16,31 @@ precision must agree on at least 99 % of the pixels (argmax), float32 OpenVINO o
 99.9 %. A precision that fails falls back to the next (int8, then bf16, then fp32),
 logged with the agreement it reached; ``describe()`` reports the agreement and the
 largest logit difference.
+
+The compiled graph ends in the argmax over the classes (a second, uint8 output beside
+the logits), so class ids come out of OpenVINO's own threads instead of a pass of
+numpy over the float logits. :meth:`OpenVinoBackend.start_labels` uses asynchronous
+infer requests: with ``in_flight=2`` the caller (the node's worker) post-processes the
+last frame while OpenVINO infers the next. The default is one: OpenVINO's latency
+mode already keeps every core busy during inference, so on a CPU the overlap only
+moves work around and adds the next frame's pre-processing to each frame's latency
+(docs/benchmarks.md has the paired measurements).
 """
 
+from collections import deque
 import hashlib
 import logging
 import math
 import os
 from pathlib import Path
+import threading
 import time
 from typing import Optional, Sequence, Union
 
 from liver_landmarks import calibration
 from liver_landmarks.backends.base import (
     agreement_sample_batches, BackendError, DeviceUnavailableError, InferenceBackend,
-    label_agreement, LOGGER, MIN_LABEL_AGREEMENT)
+    label_agreement, LOGGER, MIN_LABEL_AGREEMENT, PendingLabels)
 from liver_landmarks.backends.engine_cache import EngineCache
 from liver_landmarks.model.artifact import load_artifact
 from liver_landmarks.preprocess import Preprocessor
@@ -44,6 +55,9 @@ DEFAULT_CALIBRATION_FRAMES = 24
 VERIFICATION_FRAMES = 2
 VERIFICATION_SEED = 1000
 PROCEDURAL_CALIBRATION = 'procedural-v1'
+#: Infer requests by default; two let one frame infer while the caller finishes another.
+IN_FLIGHT_REQUESTS = 1
+LOGITS_OUTPUT, CLASS_IDS_OUTPUT = 0, 1
 
 
 def calibration_batches(frames: Optional[Sequence[np.ndarray]],
@@ -94,7 +108,7 @@ class OpenVinoBackend(InferenceBackend):
     def __init__(self, card_path: Union[str, Path], device: str = 'cpu',
                  precision: str = 'auto', cache_dir: Union[None, str, Path] = None,
                  calibration_frames: Optional[Sequence[np.ndarray]] = None,
-                 threads: Optional[int] = None,
+                 threads: Optional[int] = None, in_flight: int = IN_FLIGHT_REQUESTS,
                  min_agreement: float = MIN_LABEL_AGREEMENT,
                  verification_batches: Optional[Sequence[np.ndarray]] = None):
         """Convert (or load from the cache), compile and verify the network.
@@ -104,9 +118,13 @@ class OpenVinoBackend(InferenceBackend):
         agreement check falls back along int8, bf16, fp32. ``calibration_frames``
         (int8 only): RGB frames or pre-processed batches; default procedural frames.
         ``threads``: OpenVINO inference threads (default: all cores).
+        ``in_flight``: infer requests, the batches :meth:`start_labels` runs at once (1 or 2).
         ``verification_batches``: pre-processed batches to verify on instead of the
         sample frames (tests).
         """
+        if in_flight not in (1, 2):
+            raise ValueError(f'in_flight must be 1 or 2, got {in_flight!r}')
+        self.max_in_flight = in_flight
         if precision not in PRECISIONS:
             raise ValueError(f'unknown precision {precision!r}: expected one of {PRECISIONS}')
         if str(device).lower() not in ('cpu', 'auto'):
@@ -163,7 +181,11 @@ class OpenVinoBackend(InferenceBackend):
         if self._compiled is None:
             raise BackendError('OpenVINO could not reproduce eager PyTorch fp32 at any '
                                f'precision: {"; ".join(self.fallbacks)}')
-        self._request = self._compiled.create_infer_request()
+        self._pool = threading.Condition()
+        self._free = deque(self._compiled.create_infer_request()
+                           for _ in range(self.max_in_flight))
+        self._in_flight: deque = deque()
+        self._closed = False
         self._torch_model = None
         self.startup_s = round(time.monotonic() - started, 2)
         LOGGER.info('openvino backend: %s, agreement %.4f%%, largest logit difference %.3g, '
@@ -236,8 +258,20 @@ class OpenVinoBackend(InferenceBackend):
         self.caches['int8'] = cache.describe()
         return model
 
+    def _with_class_ids(self, model):
+        """Return ``model`` with a second output: the argmax over the classes, as uint8."""
+        import openvino.opset13 as ops
+        logits = model.get_results()[LOGITS_OUTPUT].input_value(0)
+        # Stable: on a tie the lowest class wins, as with numpy's argmax (k=1: no real sort).
+        top = ops.topk(logits, 1, axis=1, mode='max', sort='value', index_element_type='i32',
+                       stable=True)
+        ids = ops.convert(ops.squeeze(top.output(1), np.array([1], dtype=np.int64)), 'u8')
+        return self._ov.Model([logits, ids.output(0)], model.get_parameters(),
+                              f'{model.get_friendly_name()}_with_class_ids')
+
     def _compile(self, precision: str):
         model = self._int8_ir() if precision == 'int8' else self._float_ir()
+        model = self._with_class_ids(model)
         # The CPU plugin runs float layers in bf16 by default on bf16-capable CPUs:
         # float32 must be asked for explicitly.
         config = {'PERFORMANCE_HINT': 'LATENCY',
@@ -265,19 +299,88 @@ class OpenVinoBackend(InferenceBackend):
         outputs = []
         for index in range(batch.shape[0]):
             request.infer({0: batch[index:index + 1]})
-            outputs.append(request.get_output_tensor(0).data.copy())
+            outputs.append(request.get_output_tensor(LOGITS_OUTPUT).data.copy())
         return np.concatenate(outputs, axis=0)
+
+    def _acquire(self):
+        """Return a free infer request, first waiting for the oldest running batch if none."""
+        while True:
+            with self._pool:
+                if self._closed:
+                    raise BackendError('the OpenVINO backend was closed')
+                if self._free:
+                    return self._free.popleft()
+                oldest = self._in_flight[0] if self._in_flight else None
+                if oldest is None:
+                    # Another thread holds every request synchronously: wait for one back.
+                    self._pool.wait()
+                    continue
+            oldest.result()
+
+    def _release(self, request, pending: Optional[PendingLabels] = None):
+        with self._pool:
+            if pending is not None and pending in self._in_flight:
+                self._in_flight.remove(pending)
+            if not self._closed:
+                self._free.append(request)
+            self._pool.notify_all()
+
+    def _collect(self, request, pending: PendingLabels) -> np.ndarray:
+        try:
+            request.wait()
+            return request.get_output_tensor(CLASS_IDS_OUTPUT).data.copy()
+        finally:
+            self._release(request, pending)
 
     def predict_logits(self, batch: np.ndarray) -> np.ndarray:
         """Return (N, classes, H, W) float32 logits."""
-        if self._request is None:
-            raise BackendError('the OpenVINO backend was closed')
-        return self._infer(self._request, self.check_batch(batch)).astype(np.float32,
-                                                                          copy=False)
+        batch = self.check_batch(batch)
+        request = self._acquire()
+        try:
+            return self._infer(request, batch).astype(np.float32, copy=False)
+        finally:
+            self._release(request)
+
+    def start_labels(self, batch: np.ndarray) -> PendingLabels:
+        """Start an asynchronous inference of (1, 3, H, W) ``batch``; return its pending ids.
+
+        Up to :attr:`max_in_flight` batches run at once; one more waits for the oldest.
+        The input is copied into the request, so the caller may reuse ``batch`` at once.
+        A batch of several images is inferred before this returns.
+        """
+        batch = self.check_batch(batch)
+        if batch.shape[0] != 1:
+            return PendingLabels.ready(self.predict_labels(batch))
+        request = self._acquire()
+        try:
+            request.start_async({0: batch}, share_inputs=False)
+        except BaseException:
+            self._release(request)
+            raise
+        pending = PendingLabels(lambda: self._collect(request, pending))
+        with self._pool:
+            self._in_flight.append(pending)
+        return pending
+
+    def predict_labels(self, batch: np.ndarray) -> np.ndarray:
+        """Return (N, H, W) uint8 class ids, the argmax taken inside the compiled graph."""
+        batch = self.check_batch(batch)
+        return np.concatenate([self.start_labels(batch[index:index + 1]).result()
+                               for index in range(batch.shape[0])], axis=0)
 
     def close(self) -> None:
-        """Release the compiled model."""
-        self._request = None
+        """Wait for running batches, then release the infer requests and the compiled model."""
+        with self._pool:
+            running = list(self._in_flight)
+        for pending in running:
+            try:
+                pending.result()
+            except Exception:  # noqa: BLE001 - closing: its caller sees the error
+                pass
+        with self._pool:
+            self._closed = True
+            self._free.clear()
+            self._pool.notify_all()
         self._compiled = None
 
     def describe(self) -> dict:
@@ -290,6 +393,7 @@ class OpenVinoBackend(InferenceBackend):
             'max_logit_difference': self.max_logit_difference,
             'fallbacks': list(self.fallbacks),
             'threads': self._threads or os.cpu_count(),
+            'in_flight': self.max_in_flight,
             'startup_s': self.startup_s,
             'cache': self.caches.get(self.precision, self.caches.get('fp32', {})),
         })

@@ -122,7 +122,11 @@ class FrameProcessor:
     def start(self):
         """Start the worker and the input/output timeouts (on activation)."""
         self._slot.clear()
-        self._worker = FrameWorker(self._slot, self._process, self._failed)
+        if self.pipeline.backend.max_in_flight > 1:
+            self._worker = FrameWorker(self._slot, self._start_frame, self._failed,
+                                       finish=self._finish_frame, ready=self._inferred)
+        else:
+            self._worker = FrameWorker(self._slot, self._process, self._failed)
         self._worker.start()
         self.health.watch_input()
 
@@ -175,9 +179,28 @@ class FrameProcessor:
 
     def _process(self, pending: PendingFrame):
         """Run the pipeline on one frame and publish its outputs (worker thread)."""
+        started = self._start_frame(pending)
+        if started is not None:
+            self._finish_frame(started)
+
+    def _start_frame(self, pending: PendingFrame):
+        """Pre-process a frame and start its inference; return what :meth:`_finish_frame` takes."""
         if self._dropped_by_stamp(pending.msg):
-            return
-        output = self.pipeline(pending.frame, channel_order=pending.channel_order)
+            return None
+        return pending, self.pipeline.start(pending.frame, channel_order=pending.channel_order)
+
+    @staticmethod
+    def _inferred(token):
+        """Wait until a started frame's inference is done (its failure is _finish_frame's)."""
+        try:
+            token[1].labels()
+        except Exception:  # noqa: BLE001 - raised again, under its stage, by finish
+            pass
+
+    def _finish_frame(self, token):
+        """Post-process a started frame and publish its outputs (worker thread)."""
+        pending, in_flight = token
+        output = self.pipeline.finish(in_flight)
         started = time.perf_counter()
         try:
             self._publish(pending.msg.header, output)

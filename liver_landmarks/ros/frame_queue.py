@@ -58,11 +58,23 @@ class FrameWorker:
 
     ``handle`` must not raise; if it does, ``on_error(error)`` is called and the
     thread goes on with the next item, because one bad frame must not stop the node.
+
+    With ``finish``, an item is handled in two halves that overlap the next item:
+    ``handle(item)`` starts it and returns a token (None: nothing to finish),
+    ``ready(token)`` (optional) waits until the started half is done, and
+    ``finish(token)`` completes it. The next item is taken from the slot only once the
+    last one is ready, so it is the newest there is, and it is started before the last
+    one is finished: with a backend that infers asynchronously the next frame infers
+    while this one is post-processed and published, and neither waits behind the
+    other's inference. At most two items are in hand; the slot keeps only the newest.
     """
 
-    def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker'):
+    def __init__(self, slot: NewestFrameSlot, handle, on_error, name='segmentation-worker',
+                 finish=None, ready=None):
         self._slot = slot
         self._handle = handle
+        self._finish = finish
+        self._ready = ready
         self._on_error = on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -81,11 +93,35 @@ class FrameWorker:
         return not self._thread.is_alive()
 
     def _run(self):
+        if self._finish is not None:
+            self._run_overlapped()
+            return
         while not self._stop.is_set():
             item = self._slot.take(timeout=0.5)
             if item is None or self._stop.is_set():
                 continue
-            try:
-                self._handle(item)
-            except Exception as error:  # noqa: BLE001 - reported; the next frame must still run
-                self._on_error(error)
+            self._call(self._handle, item)
+
+    def _run_overlapped(self):
+        started = None
+        while not self._stop.is_set():
+            if started is not None and self._ready is not None:
+                self._call(self._ready, started)
+            # With an item in hand, only a frame already waiting is started before it is
+            # finished: its outputs are never held back waiting for the camera.
+            item = self._slot.take(timeout=0.0 if started is not None else 0.5)
+            following = None
+            if item is not None and not self._stop.is_set():
+                following = self._call(self._handle, item)
+            if started is not None:
+                self._call(self._finish, started)
+            started = following
+        if started is not None:
+            self._call(self._finish, started)
+
+    def _call(self, function, argument):
+        try:
+            return function(argument)
+        except Exception as error:  # noqa: BLE001 - reported; the next frame must still run
+            self._on_error(error)
+            return None

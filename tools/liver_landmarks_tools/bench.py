@@ -7,7 +7,9 @@ The stages are the node's, timed one frame at a time on 1920x1080 ``rgb8`` frame
 normalise to 1x3x320x416), ``inference`` (the backend's class ids), ``postprocess``
 (polylines and re-drawn labels at 1920x1080) and ``message_build`` (the labels,
 mask, polyline-cloud and marker messages). Each is reported as median and p95 over
-the frames after two warm-up frames.
+the frames after two warm-up frames. Beside them, ``overlapped`` is the rate of the
+pipeline's three stages in the node worker's order (the next frame started before the
+last is finished), which gains when the backend infers asynchronously.
 
 Models are random-initialised unless a trained model card is given: latency does
 not depend on the weights, but post-processing time does a little (a random network
@@ -206,6 +208,31 @@ def measure_stages(pipeline, frames: Sequence[np.ndarray], count: int,
     return {stage: summarise(values) for stage, values in times.items()}
 
 
+def measure_overlapped(pipeline, frames: Sequence[np.ndarray], count: int) -> dict:
+    """Frames per second through the node's worker order: start the next, finish the last.
+
+    Pre-processing to post-processing only (no decoding, no message building). Every
+    frame is ready at once (a camera faster than the node), so this is the rate the
+    worker's pipeline part can reach when inference overlaps post-processing; without
+    asynchronous inference it is the rate of those three stages in turn.
+    """
+    for frame in frames[:WARMUP_FRAMES]:
+        pipeline(frame)
+    started = time.perf_counter()
+    in_flight = None
+    for index in range(count):
+        if in_flight is not None:
+            in_flight.labels()  # as the worker: take the next frame once inference is free
+        following = pipeline.start(frames[index % len(frames)])
+        if in_flight is not None:
+            pipeline.finish(in_flight)
+        in_flight = following
+    pipeline.finish(in_flight)
+    elapsed = time.perf_counter() - started
+    return {'frames_per_s': round(count / elapsed, 2), 'n': count,
+            'max_in_flight': pipeline.backend.max_in_flight}
+
+
 def measure_reference_postprocess(count: int) -> Optional[dict]:
     """Time post-processing of the real sample's ground truth (416x320 ids, 1080p output).
 
@@ -278,6 +305,7 @@ def run_stage_benchmarks(cards: dict, backends: Sequence[str], device: str, coun
                                precision=description.get('precision'),
                                backend_description=description)
                     row['stages'] = measure_stages(pipeline, frames, count, messages)
+                    row['overlapped'] = measure_overlapped(pipeline, frames, count)
             except Exception as error:  # noqa: BLE001 - one failing backend is a result too
                 row['error'] = f'{type(error).__name__}: {error}'
             if messages.unavailable:
@@ -300,9 +328,10 @@ def _row_line(row: dict) -> str:
     stages = row['stages']
     parts = ' '.join(f'{stage} {stages[stage]["median_ms"]:.1f}' for stage in stages
                      if stage != 'total')
+    overlapped = row.get('overlapped', {}).get('frames_per_s')
     return (f'{row["architecture"]:>12} {row["backend"]:>9} {row["precision"]:>5}: '
             f'total {stages["total"]["median_ms"]:.1f} ms (median; {parts}; '
-            f'load {row["load_average"]})')
+            f'load {row["load_average"]}); overlapped {overlapped} frames/s')
 
 
 def dds_node_command(card_path: Path, backend: str, device: str,
@@ -343,6 +372,25 @@ def run_dds_benchmarks(card_path: Path, backends: Sequence[str], device: str,
     return rows
 
 
+def add_pipeline_ratios(stages: Sequence[dict], dds: Sequence[dict]) -> None:
+    """Give each DDS row the single-frame pipeline rate of its backend and model, and the ratio.
+
+    ``pipeline_hz`` is 1 / (median total of the per-stage row with the same backend and
+    card); ``ratio`` is ``end_to_end_hz / pipeline_hz``: the share of the node's possible
+    rate that reaches the subscriber (above 1 when inference overlaps the other stages).
+    """
+    for row in dds:
+        if 'error' in row:
+            continue
+        match = next((stage for stage in stages if 'error' not in stage
+                      and stage['backend'] == row['backend']
+                      and stage['card'] == row['card']), None)
+        median = match['stages']['total'].get('median_ms') if match else None
+        if median:
+            row['pipeline_hz'] = round(1000.0 / median, 2)
+            row['ratio'] = round(row['end_to_end_hz'] / row['pipeline_hz'], 3)
+
+
 def markdown_report(results: dict) -> str:
     """Render the results as Markdown: machine, per-stage table, DDS table, notes."""
     machine = results['machine']
@@ -354,38 +402,40 @@ def markdown_report(results: dict) -> str:
         lines.append(f'| {key} | {value} |')
     lines += ['', '## Per-stage latency (ms, median / p95)', '',
               '| architecture | weights | backend | precision | ' + ' | '.join(STAGES)
-              + ' | total | Hz (1/median total) | load |',
-              '|' + '---|' * (len(STAGES) + 7)]
+              + ' | total | Hz (1/median total) | overlapped frames/s | load |',
+              '|' + '---|' * (len(STAGES) + 8)]
     for row in results['stages']:
         if 'error' in row:
             lines.append(f'| {row["architecture"]} | {row["weights"]} | {row["backend"]} | '
-                         f'failed: {row["error"][:120]} |' + ' |' * (len(STAGES) + 3))
+                         f'failed: {row["error"][:120]} |' + ' |' * (len(STAGES) + 4))
             continue
         stages = row['stages']
         cells = [_cell(stages.get(stage)) for stage in STAGES + ('total',)]
         rate = 1000.0 / stages['total']['median_ms'] if stages['total'].get('median_ms') else 0
         lines.append(f'| {row["architecture"]} | {row["weights"]} | {row["backend"]} | '
                      f'{row["precision"]} | ' + ' | '.join(cells)
-                     + f' | {rate:.1f} | {row.get("load_average")} |')
+                     + f' | {rate:.1f} | {row.get("overlapped", {}).get("frames_per_s", "-")} | '
+                     f'{row.get("load_average")} |')
     if results.get('dds'):
         lines += ['', '## End to end through DDS (publisher, node, subscriber processes)', '',
                   '| backend | node parameters | published Hz | labels Hz | '
-                  'latency p50 / p95 / p99 ms | complete frames Hz | node CPU % | netns |',
-                  '|---|---|---|---|---|---|---|---|']
+                  'labels latency p50 / p95 / p99 ms | polylines latency p50 / p95 / p99 ms | '
+                  'complete frames Hz | pipeline Hz | ratio | node CPU % | netns |',
+                  '|---|---|---|---|---|---|---|---|---|---|---|']
         for row in results['dds']:
             parameters = ' '.join(f'{key}={value}' for key, value in
                                   row.get('node_parameters', {}).items()) or 'defaults'
             if 'error' in row:
                 lines.append(f'| {row["backend"]} | {parameters} | failed: '
-                             f'{row["error"][:150]} | | | | | |')
+                             f'{row["error"][:150]} |' + ' |' * 8)
                 continue
             labels = row['topics'].get('/segmentation_node/labels', {})
-            latency = labels.get('latency', {})
+            polylines = row['topics'].get('/segmentation_node/polylines', {})
             lines.append(
                 f'| {row["backend"]} | {parameters} | {row["publish_rate_hz"]} | '
-                f'{labels.get("rate_hz")} | '
-                f'{latency.get("p50_ms")} / {latency.get("p95_ms")} / {latency.get("p99_ms")} | '
-                f'{row["end_to_end_hz"]} | {row.get("node_cpu_percent")} | '
+                f'{labels.get("rate_hz")} | {_latencies(labels)} | {_latencies(polylines)} | '
+                f'{row["end_to_end_hz"]} | {row.get("pipeline_hz", "-")} | '
+                f'{row.get("ratio", "-")} | {row.get("node_cpu_percent")} | '
                 f'{row.get("network_namespace")} |')
     reference = results.get('postprocess_reference')
     if reference:
@@ -394,6 +444,13 @@ def markdown_report(results: dict) -> str:
                   f'{_cell(reference["postprocess"])} ms (median / p95).']
     lines += ['', '## Notes', ''] + [f'- {note}' for note in results.get('notes', [])]
     return '\n'.join(lines) + '\n'
+
+
+def _latencies(topic: dict) -> str:
+    latency = topic.get('latency', {})
+    if not latency.get('count'):
+        return '-'
+    return f'{latency["p50_ms"]} / {latency["p95_ms"]} / {latency["p99_ms"]}'
 
 
 def _cell(summary: Optional[dict]) -> str:

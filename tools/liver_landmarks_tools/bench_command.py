@@ -38,6 +38,10 @@ def add_parser(subparsers):
     parser.add_argument('--openvino-precision', default='auto',
                         choices=('auto', 'int8', 'bf16', 'fp32'),
                         help='precision asked of the OpenVINO backend (default auto)')
+    parser.add_argument('--openvino-in-flight', type=int, choices=(1, 2), default=1,
+                        help='OpenVINO infer requests for the stage rows: 2 overlaps a '
+                             "frame's inference with the last one's post-processing "
+                             '(default 1, as the node runs it)')
     parser.add_argument('--cache-dir', type=Path, default=None,
                         help='converted-model cache (default $LIVER_LANDMARKS_CACHE or '
                              '~/.cache/liver_landmarks)')
@@ -91,7 +95,8 @@ def run(args) -> int:
     machine = bench.describe_machine()
     print(f'machine: {machine["cpu"]}, {machine["logical_cores"]} cores, GPU {machine["gpu"]}, '
           f'load {machine.get("load_average")}')
-    options = {'openvino': {'precision': args.openvino_precision}}
+    options = {'openvino': {'precision': args.openvino_precision,
+                            'in_flight': args.openvino_in_flight}}
     if args.cache_dir is not None:
         options['openvino']['cache_dir'] = options.setdefault('tensorrt', {})['cache_dir'] = \
             str(args.cache_dir)
@@ -107,6 +112,7 @@ def run(args) -> int:
             dds = bench.run_dds_benchmarks(card_path, args.dds_backends or backends, args.device,
                                            args.dds_seconds, args.dds_rate, Path(scratch),
                                            parameters)
+    bench.add_pipeline_ratios(stages, dds)
     machine['load_average_after'] = bench.describe_machine().get('load_average')
     weights = {kind for _, kind in cards.values()}
     notes = [f'weights: {", ".join(sorted(weights))} (random-initialised models are fine for '
@@ -120,6 +126,7 @@ def run(args) -> int:
                'settings': {'frames': args.frames, 'backends': backends,
                             'architectures': architectures, 'encoder': args.encoder,
                             'device': args.device, 'dds': args.dds,
+                            'openvino_in_flight': args.openvino_in_flight,
                             'dds_seconds': args.dds_seconds, 'dds_rate': args.dds_rate,
                             'dds_parameters': args.dds_param},
                'stages': stages, 'postprocess_reference': reference, 'dds': dds}

@@ -2,12 +2,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """GPU figures: one bounded run on a lent CUDA machine.
 
-Measures the CUDA PyTorch paths (fp16 and bf16 autocast, half precision, channels_last,
-hand-captured CUDA graphs, ``torch.compile`` with and without CUDA graphs) for UNet and
-UNet++ (ResNet34, 1x3x320x416), checks each against eager fp32 (argmax agreement,
-largest logit difference), times the GPU frame pipeline (1920x1080 upload, resize,
-normalise, infer, argmax, download), tries TensorRT only if ``torch_tensorrt`` imports,
-and measures the end-to-end rate through DDS only if ``rclpy`` imports.
+The three figures a deployment asks for: (a) end-to-end latency through DDS at
+1920x1080 30 Hz, from the input header stamp to the polylines received by a separate
+subscriber process (``dds``); (b) offline ``bag process`` throughput at 1080p, through
+the package's bag processor and through the GPU frame path with post-processing on a
+thread pool across frames (``bag_process``, ``gpu_frame_path``); (c) the per-stage
+split of that frame path (upload, resize and normalise on the GPU, inference, class
+ids back to pinned host memory, post-processing).
+
+Beside them it measures the CUDA PyTorch paths (fp16 and bf16 autocast, half
+precision, channels_last, hand-captured CUDA graphs, ``torch.compile`` with and
+without CUDA graphs) for UNet and UNet++ (ResNet34, 1x3x320x416), checks each
+against eager fp32 (argmax agreement, largest logit difference), and tries TensorRT
+only if ``torch_tensorrt`` imports; the DDS section runs only if ``rclpy`` imports.
 
 Every section runs under its own time limit and inside ``try``: a failure is recorded
 and the run moves on. Results are written to ``OUT/gpu_bench.json`` after every
@@ -16,9 +23,9 @@ printed at the end. Run on the GPU machine, from a checkout, as::
 
     PYTHONPATH=.:tools python3 -m liver_landmarks_tools gpu-bench --out "$OUT"
 
-and here, to check that it runs before it costs GPU time::
+and here, to check that every section runs before it costs GPU time (the tests do)::
 
-    python -m liver_landmarks_tools gpu-bench --device cpu --quick --out /tmp/gpu_bench
+    python -m liver_landmarks_tools gpu-bench --dry-run --out /tmp/gpu_bench
 
 No trained weights are needed for latency. So that the precision checks mean something
 (a random network's classes are nearly tied everywhere, and any rounding flips its
@@ -54,6 +61,10 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 ARCHITECTURES = {'unet': 'Unet', 'unetplusplus': 'UnetPlusPlus'}
 RESULT_FILE = 'gpu_bench.json'
+#: The issue's goals for the lent GPU, reported beside the figures.
+TARGETS = {'dds_polylines_p50_ms': 10.0, 'dds_polylines_p99_ms': 20.0,
+           'bag_frames_per_s': 200.0}
+IMAGE_TOPIC = '/camera/image'
 
 
 class SectionTimeout(Exception):
@@ -67,8 +78,9 @@ class Recorder:
         self.out_dir = out_dir
         self.started = time.monotonic()
         self.deadline = self.started + budget_s
-        self.data = {'machine': {}, 'config': {}, 'inference': [], 'pipeline': [],
-                     'dds': [], 'tensorrt': [], 'skipped': [], 'errors': []}
+        self.data = {'machine': {}, 'config': {}, 'targets': dict(TARGETS), 'inference': [],
+                     'pipeline': [], 'frame_path': [], 'bag': [], 'dds': [], 'tensorrt': [],
+                     'skipped': [], 'errors': []}
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def remaining(self) -> float:
@@ -188,12 +200,13 @@ def frame_to_tensor(frame: np.ndarray) -> torch.Tensor:
     return ((tensor - mean) / std).contiguous()
 
 
-def build_model(architecture: str, seed: int, calibration: list) -> torch.nn.Module:
+def build_model(architecture: str, seed: int, calibration: list,
+                encoder: str = 'resnet34') -> torch.nn.Module:
     """Build a random-initialised smp model and re-estimate its batch-norm statistics."""
     import segmentation_models_pytorch as smp
     torch.manual_seed(seed)
     model = getattr(smp, ARCHITECTURES[architecture])(
-        encoder_name='resnet34', encoder_weights=None, in_channels=3, classes=NUM_CLASSES)
+        encoder_name=encoder, encoder_weights=None, in_channels=3, classes=NUM_CLASSES)
     model = model.to(calibration[0].device)
     # Eval-mode batch norm with untouched running statistics lets activations grow layer
     # by layer; a cumulative re-estimate on frames gives a trained network's scale.
@@ -610,6 +623,208 @@ def run_tensorrt(rec: Recorder, ctx: dict, architecture: str, limit_s: float):
         rec.data['inference'].append(row)
 
 
+# ---------------------------------------------------------------- frames, bag and frame path
+
+
+def write_frame_bag(path: Path, count: int, width: int = FRAME_WIDTH,
+                    height: int = FRAME_HEIGHT) -> Path:
+    """Write ``count`` rgb8 frames (a few distinct calibration frames, cycled) as a bag."""
+    from builtin_interfaces.msg import Time
+    from liver_landmarks.bag.storage import write_messages
+    from liver_landmarks.calibration import calibration_frame
+    from liver_landmarks.ros.image_conversion import numpy_to_image_msg
+    from std_msgs.msg import Header
+
+    frames = [calibration_frame(width, height, seed) for seed in range(min(count, 4))]
+
+    def messages():
+        for index in range(count):
+            stamp_ns = 1_000_000_000 + index * 33_333_333
+            header = Header(frame_id='camera', stamp=Time(sec=stamp_ns // 10**9,
+                                                          nanosec=stamp_ns % 10**9))
+            yield IMAGE_TOPIC, stamp_ns, numpy_to_image_msg(frames[index % len(frames)],
+                                                            'rgb8', header)
+    return write_messages(path, messages())
+
+
+def run_bag_process(rec: Recorder, args, ctx: dict, limit_s: float):
+    """(b) ``bag process`` at 1080p: the package's bag processor on the device, all outputs."""
+    with rec.section('bag_process', limit_s, minimum_s=20.0) as ok:
+        if not ok:
+            return
+        from liver_landmarks.bag.process import BagProcessor
+        from liver_landmarks.bag.storage import open_bag
+        from liver_landmarks.pipeline import Pipeline
+        scratch = ctx['scratch']
+        bag = ctx.get('bag')
+        if bag is None:
+            began = time.monotonic()
+            bag = ctx['bag'] = write_frame_bag(scratch / 'frames_1080p', args.bag_frames)
+            log(f'    wrote {args.bag_frames} frames in {time.monotonic() - began:.1f} s')
+        card = ctx.get('card') or _write_random_card(scratch / 'card', args.encoder)
+        ctx['card'] = card
+        pipeline = Pipeline.from_model_card(card, backend=args.dds_backend, device=args.device)
+        reader = open_bag(bag)
+        try:
+            pipeline(procedural_frame(0))  # lazy initialisation is not the bag's cost
+            summary = BagProcessor(reader, scratch / f'processed_{len(rec.data["bag"])}',
+                                   pipeline).run()
+        finally:
+            reader.close()
+            pipeline.close()
+        row = {'path': 'liver_landmarks.bag.process.BagProcessor (bag process)',
+               'backend': args.dds_backend, 'device': args.device,
+               'frames': summary.frames, 'processed': summary.processed,
+               'frames_per_s': round(summary.frames_per_second, 1),
+               'stage_median_ms': {stage: round(median, 3) for stage, (median, _) in
+                                   summary.stage_percentiles().items()}}
+        rec.data['bag'].append(row)
+        log(f'    bag process: {row["frames_per_s"]} frames/s {row["stage_median_ms"]}')
+
+
+def bag_frames(path: Path) -> list:
+    """Return the bag's frames as (header, HxWx3 uint8 rgb) through the package's decoder."""
+    from liver_landmarks.bag.process import decode_frame
+    from liver_landmarks.bag.storage import (deserialize, message_class, normalise_type_name,
+                                             open_bag, read_messages)
+    reader = open_bag(path)
+    try:
+        connection = next(c for c in reader.connections if c.topic == IMAGE_TOPIC)
+        frame_type = normalise_type_name(connection.msgtype)
+        frame_class = message_class(frame_type)
+        frames = []
+        for message in read_messages(reader, [IMAGE_TOPIC]):
+            image = deserialize(message, frame_class)
+            frame, order = decode_frame(frame_type, image)
+            frames.append((image.header, frame if order == 'rgb' else frame[:, :, ::-1]))
+        return frames
+    finally:
+        reader.close()
+
+
+class GpuFramePath:
+    """1080p uint8 frame to class ids on the device: the GPU half of the frame path.
+
+    The frame is copied into a pinned host buffer, uploaded without blocking, resized
+    (antialiased bilinear, as the CPU pre-processor's area average) and normalised on
+    the device, inferred by ``run`` and its argmax copied back into pinned memory.
+    With ``timed`` each step is bracketed by CUDA events for the per-stage split.
+    """
+
+    def __init__(self, run, prepared: torch.Tensor, device: torch.device):
+        """Hold the runner, its input's dtype and layout, and the reusable buffers."""
+        self.run, self.device = run, device
+        self.dtype, self.memory_format = prepared.dtype, _memory_format(prepared)
+        cuda = device.type == 'cuda'
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255.0
+        self.inv_std = 1.0 / (torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+                              * 255.0)
+        self.host_frame = torch.empty((FRAME_HEIGHT, FRAME_WIDTH, 3), dtype=torch.uint8,
+                                      pin_memory=cuda)
+        self.host_ids = torch.empty((INPUT_HEIGHT, INPUT_WIDTH), dtype=torch.uint8,
+                                    pin_memory=cuda)
+        self.split = {stage: [] for stage in ('upload', 'preprocess', 'inference', 'download')}
+
+    def __call__(self, frame: np.ndarray, timed: bool = False) -> np.ndarray:
+        """Return a copy of the frame's (320, 416) class ids."""
+        cuda = self.device.type == 'cuda'
+        marks = []
+
+        def mark():
+            if timed:
+                if cuda:
+                    event = torch.cuda.Event(enable_timing=True)
+                    event.record()
+                    marks.append(event)
+                else:
+                    marks.append(time.perf_counter())
+        with torch.inference_mode():
+            self.host_frame.numpy()[...] = frame
+            mark()
+            on_device = self.host_frame.to(self.device, non_blocking=True)
+            mark()
+            x = on_device.permute(2, 0, 1)[None].float()
+            x = torch.nn.functional.interpolate(x, size=(INPUT_HEIGHT, INPUT_WIDTH),
+                                                mode='bilinear', antialias=True)
+            x = ((x - self.mean) * self.inv_std).to(self.dtype)
+            x = x.contiguous(memory_format=self.memory_format)
+            mark()
+            ids = self.run(x).argmax(1)[0].to(torch.uint8)
+            mark()
+            self.host_ids.copy_(ids, non_blocking=True)
+            mark()
+            if cuda:
+                torch.cuda.current_stream().synchronize()
+        if timed:
+            for stage, start, end in zip(self.split, marks, marks[1:]):
+                self.split[stage].append(start.elapsed_time(end) if cuda
+                                         else (end - start) * 1e3)
+        return self.host_ids.numpy().copy()
+
+
+def choose_frame_path_variant(rec: Recorder, ctx: dict, architecture: str) -> str:
+    """Return the fastest variant that agreed with fp32 on 99 % of pixels, else eager fp32."""
+    agreed = [row for row in rec.data['inference'] if row['architecture'] == architecture
+              and row.get('agreement', 0) >= 0.99 and row.get('variant') in
+              EAGER_VARIANTS + COMPILE_VARIANTS]
+    if not agreed:
+        return 'eager_fp32'
+    best = min(agreed, key=lambda row: row.get('gpu_p50_ms', row.get('wall_p50_ms', 1e9)))
+    return best['variant']
+
+
+def run_frame_path(rec: Recorder, args, ctx: dict, architecture: str, limit_s: float):
+    """(b) and (c): bag frames through the GPU frame path, post-processing on a thread pool."""
+    with rec.section(f'gpu_frame_path/{architecture}', limit_s, minimum_s=20.0) as ok:
+        if not ok:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        from liver_landmarks.postprocess import PostProcessor
+        from liver_landmarks.ros.messages import build_output_messages
+        device = ctx['device']
+        bag = ctx.get('bag') or write_frame_bag(ctx['scratch'] / 'frames_1080p',
+                                                args.bag_frames)
+        ctx['bag'] = bag
+        frames = bag_frames(bag)
+        variant = choose_frame_path_variant(rec, ctx, architecture)
+        run, prepared = make_runner(variant, ctx['models'][architecture], ctx['inputs'][0],
+                                    device)
+        path = GpuFramePath(run, prepared, device)
+        for header, frame in frames[:3]:
+            path(frame)
+        for header, frame in frames:
+            path(frame, timed=True)
+        postprocessor = PostProcessor()
+        outputs = {'labels', 'polylines'}
+
+        def finish(header, frame, ids):
+            began = time.perf_counter()
+            result = postprocessor(ids, frame=frame, output_size=frame.shape[:2])
+            built = time.perf_counter()
+            build_output_messages(header, frame, result, outputs)
+            return (built - began) * 1e3, (time.perf_counter() - built) * 1e3
+
+        workers = max(1, (os.cpu_count() or 2) - 1)
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(finish, header, frame, path(frame))
+                       for header, frame in frames]
+            finished = [future.result() for future in futures]
+        wall = time.perf_counter() - began
+        row = {'architecture': architecture, 'variant': variant, 'frames': len(frames),
+               'postprocess_workers': workers, 'outputs': sorted(outputs),
+               'frames_per_s': round(len(frames) / wall, 1),
+               'split_p50_ms': {stage: percentile(values, 50)
+                                for stage, values in path.split.items()},
+               'split_p95_ms': {stage: percentile(values, 95)
+                                for stage, values in path.split.items()}}
+        row['split_p50_ms']['postprocess'] = percentile([f[0] for f in finished], 50)
+        row['split_p50_ms']['message_build'] = percentile([f[1] for f in finished], 50)
+        rec.data['frame_path'].append(row)
+        log(f'    frame path {architecture} {variant}: {row["frames_per_s"]} frames/s, '
+            f'p50 split {row["split_p50_ms"]}')
+
+
 # ---------------------------------------------------------------- DDS
 
 
@@ -636,6 +851,11 @@ def run_dds(rec: Recorder, args, limit_s: float):
             width=FRAME_WIDTH, height=FRAME_HEIGHT, out_dir=scratch)
         result['node'] = node_kind
         result['input_reliability'] = args.dds_input_reliability
+        latency = result.get('topics', {}).get('/segmentation_node/polylines', {}).get(
+            'latency', {})
+        result['polylines_meets_targets'] = (
+            latency.get('p50_ms', float('inf')) <= TARGETS['dds_polylines_p50_ms']
+            and latency.get('p99_ms', float('inf')) <= TARGETS['dds_polylines_p99_ms'])
         rec.data['dds'].append(result)
 
 
@@ -645,7 +865,7 @@ def _node_command(args, scratch: Path):
     card = None
     if args.dds_node in ('auto', 'package'):
         try:
-            card = _write_random_card(scratch / 'card')
+            card = _write_random_card(scratch / 'card', args.encoder)
         except Exception as error:  # noqa: BLE001 - fall back to the script's own node
             if args.dds_node == 'package':
                 raise
@@ -668,10 +888,10 @@ def _node_command(args, scratch: Path):
         '/segmentation_node/labels']
 
 
-def _write_random_card(directory: Path) -> Path:
+def _write_random_card(directory: Path, encoder: str = 'resnet34') -> Path:
     from liver_landmarks_tools.support.models import make_random_model_artifact
     directory.mkdir(parents=True, exist_ok=True)
-    return Path(make_random_model_artifact(directory, 'unet', 'resnet34', 0))
+    return Path(make_random_model_artifact(directory, 'unet', encoder, 0))
 
 
 def minimal_node(args) -> int:
@@ -683,7 +903,7 @@ def minimal_node(args) -> int:
     from sensor_msgs.msg import Image
     device = torch.device(args.device)
     calibration = [frame_to_tensor(procedural_frame(seed)) for seed in range(2)]
-    model = build_model(args.architectures[0], 0, calibration).to(device)
+    model = build_model(args.architectures[0], 0, calibration, args.encoder).to(device)
     variant = 'cudagraph_fp16_cl' if device.type == 'cuda' else 'eager_fp32'
     run, prepared = make_runner(variant, model, calibration[0].to(device), device)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255.0
@@ -746,8 +966,22 @@ def print_table(data: dict):
         name = f'{row.get("architecture", "")} {row.get("variant", "")}'.strip()
         log(f'pipeline {name} [{row["stage"]}]: wall p50 {_num(row, "wall_p50_ms")} '
             f'p95 {_num(row, "wall_p95_ms")} ms')
+    for row in data.get('frame_path', []):
+        log(f'(b) frame path {row["architecture"]} {row["variant"]}: {row["frames_per_s"]} '
+            f'frames/s over {row["frames"]} bag frames (target '
+            f'{TARGETS["bag_frames_per_s"]:.0f})')
+        log(f'(c) split p50 ms: {row["split_p50_ms"]}')
+    for row in data.get('bag', []):
+        log(f'(b) bag process [{row["backend"]} {row["device"]}]: {row["frames_per_s"]} '
+            f'frames/s; stage medians {row["stage_median_ms"]}')
     for row in data.get('dds', []):
-        log(f'dds [{row.get("node")}]: {row.get("summary", row)}')
+        polylines = row.get('topics', {}).get('/segmentation_node/polylines', {})
+        latency = polylines.get('latency', {})
+        log(f'(a) dds [{row.get("node")}]: {row.get("summary", row)}')
+        if latency:
+            log(f'(a) polylines latency p50 {latency.get("p50_ms")} ms p99 '
+                f'{latency.get("p99_ms")} ms (targets {TARGETS["dds_polylines_p50_ms"]:.0f} / '
+                f'{TARGETS["dds_polylines_p99_ms"]:.0f} ms)')
     for row in data.get('skipped', []):
         log(f'skipped {row["section"]}: {row["reason"][:150]}')
     for row in data.get('errors', []):
@@ -782,6 +1016,13 @@ def add_parser(subparsers):
     parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu'")
     parser.add_argument('--quick', action='store_true',
                         help='few iterations, no torch.compile: a smoke test of the script')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='every section but DDS on the CPU with a tiny encoder, a few '
+                        'frames and eager fp32 only: checks the script before GPU time')
+    parser.add_argument('--encoder', default='resnet34',
+                        help='encoder of the random models (default resnet34, the shipped one)')
+    parser.add_argument('--bag-frames', type=int, default=None,
+                        help='1080p frames in the bag of (b) (default 240, dry run 3)')
     parser.add_argument('--budget-s', type=float, default=300.0,
                         help='whole-run time budget in seconds (default 300)')
     parser.add_argument('--iterations', type=int, default=None,
@@ -795,8 +1036,9 @@ def add_parser(subparsers):
                         help='toy-task training steps per model (default 200, quick 1; 0: none)')
     parser.add_argument('--no-dds', action='store_true', help='skip the DDS section')
     parser.add_argument('--dds-seconds', type=float, default=10.0)
-    parser.add_argument('--dds-rate', type=float, default=250.0,
-                        help='publisher rate in Hz (the node drops what it cannot keep up with)')
+    parser.add_argument('--dds-rate', type=float, default=30.0,
+                        help='publisher rate in Hz (default 30, a camera; the node drops what '
+                        'it cannot keep up with)')
     parser.add_argument('--dds-backend', default='torch', help='backend parameter of the node')
     parser.add_argument('--dds-input-reliability', choices=('reliable', 'best_effort'),
                         default='best_effort',
@@ -813,6 +1055,12 @@ def add_parser(subparsers):
 def run(args) -> int:
     """Run every section within the budget, save JSON, print the table."""
     _put_repository_on_path()
+    if args.dry_run:
+        from liver_landmarks_tools.support.models import TINY_ENCODER
+        args.device, args.quick, args.no_dds, args.compile = 'cpu', True, True, 'no'
+        args.encoder = TINY_ENCODER
+        args.architectures = args.architectures[:1]
+        args.bag_frames = args.bag_frames or 3
     if args.dds_role == 'node':
         return minimal_node(args)
     rec = Recorder(Path(args.out), args.budget_s)
@@ -835,9 +1083,11 @@ def _run_all(rec: Recorder, args):
     iterations = args.iterations or (3 if quick else 200)
     compile_wanted = args.compile == 'yes' or (
         args.compile == 'auto' and device.type == 'cuda' and not quick)
-    rec.data['config'] = {'device': args.device, 'quick': quick, 'iterations': iterations,
-                          'architectures': args.architectures, 'budget_s': args.budget_s,
-                          'input': [1, 3, INPUT_HEIGHT, INPUT_WIDTH], 'encoder': 'resnet34',
+    args.bag_frames = args.bag_frames or (3 if quick else 240)
+    rec.data['config'] = {'device': args.device, 'quick': quick, 'dry_run': args.dry_run,
+                          'iterations': iterations, 'architectures': args.architectures,
+                          'budget_s': args.budget_s, 'bag_frames': args.bag_frames,
+                          'input': [1, 3, INPUT_HEIGHT, INPUT_WIDTH], 'encoder': args.encoder,
                           'weights': args.card or 'random init, briefly trained on a toy task'}
     with rec.section('machine', 60) as ok:
         if ok:
@@ -855,7 +1105,10 @@ def _run_all(rec: Recorder, args):
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = True
     ctx = {'device': device, 'iterations': iterations, 'warmup': 2 if quick else 30,
-           'models': {}, 'reference': {}}
+           'models': {}, 'reference': {},
+           'scratch': Path(tempfile.mkdtemp(prefix='gpu_bench_scratch_'))}
+    if args.card:
+        ctx['card'] = Path(args.card)
     train_steps = args.train_steps if args.train_steps is not None else (1 if quick else 200)
     with rec.section('models', 150) as ok:
         if not ok:
@@ -873,7 +1126,7 @@ def _run_all(rec: Recorder, args):
                 rec.data['config']['card'] = info
                 model = model.to(device)
             else:
-                model = build_model(architecture, 0, calibration)
+                model = build_model(architecture, 0, calibration, args.encoder)
                 if train_steps:
                     info = train_briefly(model, train_steps, 20 if quick else 25, device,
                                          batch=1 if quick else 8)
@@ -884,17 +1137,26 @@ def _run_all(rec: Recorder, args):
     if not ctx['models']:
         return
     limit = 20 if quick else 45
+    first = args.architectures[0]
+    # The three figures first, so that a run cut short still brings them back.
+    variants = ('eager_fp32',) if args.dry_run else ('eager_fp32', 'half_fp16_cl')
+    for variant in variants:
+        run_variant(rec, ctx, first, variant, limit)
+    if compile_wanted:
+        run_variant(rec, ctx, first, COMPILE_VARIANTS[0], 150)
+    run_frame_path(rec, args, ctx, first, 90)
+    if not args.no_dds:
+        run_dds(rec, args, args.dds_seconds + 120)
+    run_bag_process(rec, args, ctx, 90)
+    if args.dry_run:
+        return
     for architecture in args.architectures:
         for variant in EAGER_VARIANTS:
-            run_variant(rec, ctx, architecture, variant, limit)
-    first = args.architectures[0]
+            if architecture != first or variant not in variants:
+                run_variant(rec, ctx, architecture, variant, limit)
     fast = 'cudagraph_fp16_cl' if device.type == 'cuda' else 'eager_fp32'
     run_pipeline(rec, ctx, first, fast, limit)
     run_postprocess(rec, ctx, limit)
-    if compile_wanted:
-        run_variant(rec, ctx, first, COMPILE_VARIANTS[0], 150)
-    if not args.no_dds:
-        run_dds(rec, args, args.dds_seconds + 120)
     if compile_wanted:
         for architecture in args.architectures[1:]:
             run_variant(rec, ctx, architecture, COMPILE_VARIANTS[0], 150)
