@@ -48,7 +48,7 @@ def test_bag_process_runs_the_package_bag_processor_on_every_frame(dry_run):
     (row,) = results['bag']
     assert row['frames'] == row['processed'] == 3
     assert row['frames_per_s'] > 0
-    assert {'decode', 'preprocess', 'inference', 'postprocess', 'write'} <= set(
+    assert {'decode', 'preprocess', 'inference', 'postprocess', 'publish'} <= set(
         row['stage_median_ms'])
 
 
