@@ -25,8 +25,8 @@ from liver_landmarks_training.config import dump_config, load_config
 from liver_landmarks_training.data_module import LandmarkDataModule
 from liver_landmarks_training.lightning_module import LandmarkSegmentationModule
 from liver_landmarks_training.train import (
-    _epoch_losses, _next_version, best_validation, build_trainer, resolve_class_weights,
-    TrainResult)
+    _epoch_losses, _next_version, best_validation, build_trainer, load_initial_weights,
+    resolve_class_weights, TrainResult)
 
 
 class FreezeEncoder(Callback):
@@ -49,6 +49,8 @@ def train_frozen(config: dict) -> TrainResult:
     data_module = LandmarkDataModule(config)
     class_weights = resolve_class_weights(config, data_module)
     module = LandmarkSegmentationModule(config, class_weights)
+    if config['model']['init_checkpoint']:
+        load_initial_weights(module, config['model']['init_checkpoint'])
     base = Path(config['output']['dir']).expanduser() / config['name']
     run_dir = base / f'version_{_next_version(base)}'
     run_dir.mkdir(parents=True, exist_ok=True)
