@@ -220,8 +220,7 @@ def test_full_hd_frames_arrive_over_dds_with_either_input_reliability(
 
 def _spin(node, context):
     """Spin ``node`` on the executor ``main`` uses, in a thread; return the executor."""
-    executor = make_executor(context)
-    executor.add_node(node)
+    executor = make_executor(node, context)
     threading.Thread(target=executor.spin, daemon=True).start()
     return executor
 

@@ -10,8 +10,9 @@ from any state. With ``autostart`` (default) :func:`main` walks the node to acti
 
 A frame's route: ``image`` subscription -> ``FrameProcessor.submit`` -> worker ->
 ``Pipeline`` -> :meth:`SegmentationNode.publish_outputs`. Transitions run in a callback
-group of their own on a multi-threaded executor, so while the model loads, services
-answer and ``/diagnostics`` says "configuring".
+group of their own, on threads of their own (:mod:`liver_landmarks.ros.executor`), so
+while the model loads, services answer and ``/diagnostics`` says "configuring"; every
+other callback runs in the spinning thread.
 
 Run: ``ros2 run liver_landmarks segmentation_node --ros-args --params-file
 config/segment.yaml -r image:=/camera/image`` or ``python -m
@@ -25,6 +26,7 @@ import threading
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from liver_landmarks.ros.diagnostics import (
     build_array, build_status, ERROR, health_values, lifecycle_status, NodeHealth)
+from liver_landmarks.ros.executor import TransitionThreadsExecutor
 from liver_landmarks.ros.frame_processor import (
     FrameProcessor, limits_of, load_pipeline, ThrottledLog)
 from liver_landmarks.ros.messages import build_output_messages, OUTPUT_MSGTYPES
@@ -36,7 +38,7 @@ import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNodeMixin, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -71,7 +73,8 @@ class SegmentationNode(LifecycleNodeMixin, Node):
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
         Node.__init__(self, node_name, **kwargs)
         # Reentrant: a transition that loads a model must not hold up get_state.
-        LifecycleNodeMixin.__init__(self, callback_group=ReentrantCallbackGroup())
+        self.transition_callback_group = ReentrantCallbackGroup()
+        LifecycleNodeMixin.__init__(self, callback_group=self.transition_callback_group)
         for spec in ALL_PARAMETERS:
             self.declare_parameter(spec.name, spec.default, spec.descriptor())
         # Registered after declaring: start-up values are validated at configure, where a
@@ -271,9 +274,11 @@ def _publisher_name(info) -> str:
     return f' (from {info.node_namespace.rstrip("/")}/{info.node_name})'
 
 
-def make_executor(context=None) -> MultiThreadedExecutor:
-    """Several threads, so a transition that loads a model holds up no other callback."""
-    return MultiThreadedExecutor(num_threads=4, context=context)
+def make_executor(node: SegmentationNode, context=None) -> TransitionThreadsExecutor:
+    """Return an executor spinning ``node``: transitions on threads, the rest inline."""
+    executor = TransitionThreadsExecutor([node.transition_callback_group], context=context)
+    executor.add_node(node)
+    return executor
 
 
 def main(args=None) -> int:
@@ -283,8 +288,7 @@ def main(args=None) -> int:
     try:
         refuse_mistyped_command_line_values(sys.argv if args is None else args)
         node = SegmentationNode()
-        executor = make_executor()
-        executor.add_node(node)
+        executor = make_executor(node)
         # Walked from a thread so the node answers services while the model loads.
         threading.Thread(target=node.autostart, name='autostart', daemon=True).start()
         executor.spin()
