@@ -4,8 +4,10 @@
 
 from pathlib import Path
 
+from liver_landmarks.pipeline import Pipeline
 from liver_landmarks_tools.support.data import P2ILF_FRAME, P2ILF_SAMPLE, ROSBAG2_SAMPLES
 from liver_landmarks_tools.support.models import make_random_model_artifact, TINY_ENCODER
+from liver_landmarks_tools.support.node_client import ros_context
 import pytest
 
 
@@ -39,3 +41,17 @@ def rosbag2_samples() -> Path:
     if not ROSBAG2_SAMPLES.is_dir():
         pytest.skip(f'rosbag2 samples not found at {ROSBAG2_SAMPLES}')
     return ROSBAG2_SAMPLES
+
+
+@pytest.fixture
+def context():
+    """Give each test its own ROS context, shut down afterwards."""
+    with ros_context() as ros:
+        yield ros
+
+
+@pytest.fixture(scope='module')
+def offline(random_model_card):
+    """Run the random model offline on PyTorch/CPU, to compare a node's labels with."""
+    with Pipeline.from_model_card(random_model_card, backend='torch', device='cpu') as pipeline:
+        yield pipeline

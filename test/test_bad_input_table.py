@@ -18,15 +18,13 @@ from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.ros.image_conversion import (
     COLOUR_ENCODINGS, decode_colour_frame, numpy_to_image_msg, PIXEL_FORMATS)
 from liver_landmarks.ros.segmentation_node import SegmentationNode
-from liver_landmarks_tools.support.node_client import NodeClient, pad_rows
+from liver_landmarks_tools.support.inprocess_node import finished, wait_counts
+from liver_landmarks_tools.support.node_client import NodeClient, pad_rows, ros_context
 import numpy as np
 import pytest
-import rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
-import test_node_dds
-from test_node_inprocess import _finished, _wait_counts
 
 pytestmark = [pytest.mark.dds]
 
@@ -51,18 +49,13 @@ NEAR_MISSES = ('RGB8', 'BGR8', ' rgb8', 'rgb8 ', 'rgb', 'bgr', 'rgb888', 'jpeg',
 REASONS = ('unsupported_encoding', 'not_colour', 'zero_size', 'step_too_small',
            'data_too_short', 'data_too_long', 'bad_data')
 UINT32_MAX = 2**32 - 1
-#: The node's DDS tests' fixture: the same model run offline, to compare labels with.
-offline = test_node_dds.offline
 
 
 @pytest.fixture(scope='module')
 def context():
     """Give this module's nodes a ROS context of their own."""
-    ros_context = rclpy.Context()
-    rclpy.init(context=ros_context)
-    yield ros_context
-    if ros_context.ok():
-        rclpy.shutdown(context=ros_context)
+    with ros_context() as ros:
+        yield ros
 
 
 def _make_node(context, card, name, **overrides):
@@ -157,7 +150,7 @@ def _feed_and_check_labels(node, client, offline, msg):
     """Hand ``msg`` to the callback; its labels must equal the offline pipeline's."""
     before = node.processor.health.counts()
     node.processor.submit(_stamp(node, msg))
-    counts = _wait_counts(node, lambda counts: _finished(counts) > _finished(before))
+    counts = wait_counts(node, lambda counts: finished(counts) > finished(before))
     assert counts['processed'] == before['processed'] + 1, counts
     stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
     outputs = client.wait_for_outputs(stamp, keys=['labels'], timeout=30.0)
@@ -194,9 +187,9 @@ def test_each_kind_is_refused_with_its_reason_or_processed_and_the_next_frame_ru
     assert after.get(f'rejected.{reason}', 0) == before.get(f'rejected.{reason}', 0) + 1, \
         f'{case}: not counted as {reason}: {after}'
     assert after['received'] == before['received'] + 1
-    done = _finished(after)
+    done = finished(after)
     node.processor.submit(_stamp(node, _colour(64, 48, seed=4)))
-    assert _wait_counts(node, lambda counts: _finished(counts) > done)['processed'] \
+    assert wait_counts(node, lambda counts: finished(counts) > done)['processed'] \
         == after['processed'] + 1
 
 

@@ -13,12 +13,6 @@ from liver_landmarks_tools.support.data import P2ILF_SAMPLE
 import numpy as np
 import pytest
 
-try:
-    from liver_landmarks.postprocess import PostProcessor  # noqa: F401
-except ImportError:
-    pytest.skip('liver_landmarks.postprocess.PostProcessor is not written yet',
-                allow_module_level=True)
-
 SAMPLE = P2ILF_SAMPLE
 GT = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'
 

@@ -7,19 +7,8 @@ import time
 
 from liver_landmarks.ros.executor import TransitionThreadsExecutor
 import pytest
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-
-
-@pytest.fixture
-def context():
-    """Give each test its own ROS context, shut down afterwards."""
-    ros_context = rclpy.Context()
-    rclpy.init(context=ros_context)
-    yield ros_context
-    if ros_context.ok():
-        rclpy.shutdown(context=ros_context)
 
 
 @pytest.fixture

@@ -28,21 +28,18 @@ from liver_landmarks.calibration import calibration_frame as synthetic_frame
 from liver_landmarks.model.artifact import file_sha256
 from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.preprocess import Preprocessor
+from liver_landmarks_tools.support.inprocess_node import feed, make_node
 from liver_landmarks_tools.support.node_client import node_command
 import numpy as np
 import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
-import test_node_inprocess
-from test_node_inprocess import _feed, make_node
 
 pytestmark = [pytest.mark.dds]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Frames of this grey make the fault-injecting stages below raise.
 FAULT_GREY = 11
-#: The node's in-process tests' fixture: a ROS context of its own for each test.
-context = test_node_inprocess.context
 
 
 def _node(context, card, **overrides):
@@ -133,7 +130,7 @@ def test_after_a_refused_configure_a_fixed_card_configures_and_runs(context, art
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         assert node.diagnostic_status().level == b'\x00'
-        counts = _feed(node, synthetic_frame(64, 48))
+        counts = feed(node, synthetic_frame(64, 48))
         assert counts['processed'] == 1
     finally:
         node.finish()
@@ -223,10 +220,10 @@ def test_a_fault_in_one_frame_is_counted_under_its_stage_logged_once_and_the_nod
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         real = _inject(node, stage)
         faulty = np.full((48, 64, 3), FAULT_GREY, np.uint8)
-        _feed(node, faulty)
-        counts = _feed(node, faulty)
+        feed(node, faulty)
+        counts = feed(node, faulty)
         assert counts[f'{stage}_errors'] == 2 and counts[f'errors.{stage}.{error}'] == 2
-        assert _feed(node, synthetic_frame(64, 48))['processed'] == 1
+        assert feed(node, synthetic_frame(64, 48))['processed'] == 1
         values = {item.key: item.value for item in node.diagnostic_status().values}
         assert values[f'errors.{stage}.{error}'] == '2'
         assert node.diagnostic_status().level == b'\x00'

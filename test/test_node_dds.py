@@ -70,13 +70,6 @@ def client(node_process):
         node_client.close()
 
 
-@pytest.fixture(scope='module')
-def offline(random_model_card):
-    """Run the same model offline, for pixel-for-pixel comparison."""
-    with Pipeline.from_model_card(random_model_card, backend='torch', device='cpu') as pipeline:
-        yield pipeline
-
-
 _FRAMES = {}
 
 

@@ -17,8 +17,8 @@ from liver_landmarks.pipeline import Pipeline
 from liver_landmarks.postprocess import PostProcessor
 from liver_landmarks.ros import segmentation_node
 from liver_landmarks.ros.frame_processor import load_pipeline, LOG_PERIOD_S
-from liver_landmarks.ros.image_conversion import numpy_to_image_msg
 from liver_landmarks.ros.segmentation_node import make_executor, SegmentationNode
+from liver_landmarks_tools.support.inprocess_node import feed, make_node
 from liver_landmarks_tools.support.node_client import NodeClient
 import numpy as np
 import pytest
@@ -37,24 +37,6 @@ FAULT_VALUE = 7  # frames of this grey make the fault-injecting post-processor r
 
 
 @pytest.fixture
-def context():
-    """Give each test its own ROS context, shut down afterwards."""
-    ros_context = rclpy.Context()
-    rclpy.init(context=ros_context)
-    yield ros_context
-    if ros_context.ok():
-        rclpy.shutdown(context=ros_context)
-
-
-def make_node(context, random_model_card, node_name='segmentation_node', **overrides):
-    """Build a node with the random model on PyTorch/CPU plus ``overrides``."""
-    values = {'model_card': str(random_model_card), 'backend': 'torch', 'device': 'cpu',
-              **overrides}
-    return SegmentationNode(node_name, context=context, parameter_overrides=[
-        Parameter(name, value=value) for name, value in values.items()])
-
-
-@pytest.fixture
 def active_node(context, random_model_card):
     """Yield an autostarted (active) node; shut it down afterwards."""
     node = make_node(context, random_model_card)
@@ -62,36 +44,6 @@ def active_node(context, random_model_card):
     yield node
     node.finish()
     node.destroy_node()
-
-
-def _frame_msg(node, image, encoding='rgb8'):
-    msg = numpy_to_image_msg(image, encoding)
-    msg.header.stamp = node.get_clock().now().to_msg()
-    msg.header.frame_id = 'camera'
-    return msg
-
-
-def _wait_counts(node, predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        counts = node.processor.health.counts()
-        if predicate(counts):
-            return counts
-        time.sleep(0.02)
-    raise AssertionError(
-        f'counts never satisfied the condition: {node.processor.health.counts()}')
-
-
-def _finished(counts):
-    return counts['processed'] + sum(
-        count for key, count in counts.items() if key.endswith('_errors'))
-
-
-def _feed(node, image, encoding='rgb8'):
-    """Hand one frame to the node and wait until the worker is done with it."""
-    done = _finished(node.processor.health.counts())
-    node.processor.submit(_frame_msg(node, image, encoding))
-    return _wait_counts(node, lambda counts: _finished(counts) > done)
 
 
 def test_without_autostart_the_node_waits_unconfigured(context, random_model_card):
@@ -167,12 +119,12 @@ def test_a_post_processing_fault_is_counted_logged_once_and_the_node_goes_on(
     active_node.processor.pipeline = Pipeline(
         real.backend, real.preprocessor, FaultInjectingPostProcessor(real.postprocessor.config))
     faulty = np.full((48, 64, 3), FAULT_VALUE, dtype=np.uint8)
-    _feed(active_node, faulty)
-    counts = _feed(active_node, faulty)
+    feed(active_node, faulty)
+    counts = feed(active_node, faulty)
     assert counts['postprocess_errors'] == 2
     assert counts['errors.postprocess.ValueError'] == 2
     processed = counts['processed']
-    counts = _feed(active_node, synthetic_frame(64, 48))
+    counts = feed(active_node, synthetic_frame(64, 48))
     assert counts['processed'] == processed + 1
     log = capfd.readouterr().err
     assert log.count('postprocess of a frame raised ValueError: injected fault') == 1
@@ -180,7 +132,7 @@ def test_a_post_processing_fault_is_counted_logged_once_and_the_node_goes_on(
 
 def test_an_8k_frame_is_processed(active_node):
     # Tiled: rendering a synthetic frame at 8K directly costs many seconds.
-    counts = _feed(active_node, np.tile(synthetic_frame(480, 270, seed=1), (16, 16, 1)))
+    counts = feed(active_node, np.tile(synthetic_frame(480, 270, seed=1), (16, 16, 1)))
     assert counts['processed'] == 1
     assert counts['rejected'] == 0 and counts['postprocess_errors'] == 0
 
@@ -266,7 +218,7 @@ def test_configure_keeps_services_and_diagnostics_answering(context, random_mode
 
 
 def test_a_finalized_node_never_reports_ok(active_node):
-    _feed(active_node, synthetic_frame(64, 48))
+    feed(active_node, synthetic_frame(64, 48))
     assert active_node.diagnostic_status().level == b'\x00'
     assert active_node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
     status = active_node.diagnostic_status()

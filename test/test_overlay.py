@@ -4,13 +4,9 @@
 
 from liver_landmarks.landmarks import COLOURS_RGB, Landmark, LANDMARKS
 from liver_landmarks.overlay import draw_legend, draw_overlay
+from liver_landmarks.postprocess.result import LandmarkPolylines
 import numpy as np
 import pytest
-
-LandmarkPolylines = pytest.importorskip(
-    'liver_landmarks.postprocess.result',
-    reason='liver_landmarks.postprocess.result (LandmarkPolylines) is not written yet',
-).LandmarkPolylines
 
 
 def make_result(polylines, height, width):

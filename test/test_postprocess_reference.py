@@ -24,11 +24,11 @@ from liver_landmarks.postprocess.rdp import simplify_rdp
 from liver_landmarks.postprocess.resample import resample_polyline
 from liver_landmarks.postprocess.skeleton import skeletonize_mask
 from liver_landmarks_tools.support.data import P2ILF_SAMPLE
+from liver_landmarks_tools.support.postprocess_cases import CASES
 import numpy as np
 import pytest
 from scipy import ndimage
 from skimage.morphology import skeletonize
-from test_postprocess_cases import CASES
 
 SAMPLE = P2ILF_SAMPLE
 GT_LABEL = SAMPLE / 'labels' / 'P2ILF22_patient1_12_GT.jpg'

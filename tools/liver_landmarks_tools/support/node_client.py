@@ -11,6 +11,7 @@ The caller must have put DDS where it wants it (tests and demos call
 """
 
 from collections import OrderedDict
+from contextlib import contextmanager
 import signal
 import subprocess
 import sys
@@ -39,6 +40,18 @@ TRANSITIONS = {'configure': Transition.TRANSITION_CONFIGURE,
                'shutdown': Transition.TRANSITION_UNCONFIGURED_SHUTDOWN,
                'inactive_shutdown': Transition.TRANSITION_INACTIVE_SHUTDOWN,
                'active_shutdown': Transition.TRANSITION_ACTIVE_SHUTDOWN}
+
+
+@contextmanager
+def ros_context():
+    """Yield a ROS context of its own (nodes in it never meet another test's); shut down after."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        yield context
+    finally:
+        if context.ok():
+            rclpy.shutdown(context=context)
 
 
 def node_command(params_file=None, image_topic='/camera/image', parameters=None,
