@@ -18,7 +18,6 @@ nothing else, and the data path costs what a single-threaded executor costs.
 """
 
 from concurrent.futures import ThreadPoolExecutor
-import threading
 
 from rclpy.executors import (
     ConditionReachedException, ShutdownException, SingleThreadedExecutor, TimeoutException)
@@ -36,7 +35,7 @@ class TransitionThreadsExecutor(SingleThreadedExecutor):
         super().__init__(context=context)
         self._threaded_groups = tuple(threaded_groups)
         self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix='transition')
-        self._threaded_lock = threading.Lock()
+        # Only the spinning thread touches this list; the pool threads only run the tasks.
         self._threaded_tasks = []
 
     def _runs_on_pool(self, entity) -> bool:
@@ -50,17 +49,18 @@ class TransitionThreadsExecutor(SingleThreadedExecutor):
             return
         if self._runs_on_pool(entity):
             self._pool.submit(handler)
-            with self._threaded_lock:
-                self._threaded_tasks.append(handler)
+            self._threaded_tasks.append(handler)
         else:
             handler()
             handler.result()  # raise the callback's exception here, as rclpy's executors do
         self._raise_finished_task_errors()
 
     def _raise_finished_task_errors(self) -> None:
-        with self._threaded_lock:
-            finished = [task for task in self._threaded_tasks if task.done()]
-            self._threaded_tasks = [task for task in self._threaded_tasks if not task.done()]
+        # One done() per task: a task finishing between two looks would be in neither list.
+        finished, running = [], []
+        for task in self._threaded_tasks:
+            (finished if task.done() else running).append(task)
+        self._threaded_tasks = running
         for task in finished:
             task.result()
 
