@@ -19,7 +19,7 @@ from liver_landmarks.ros import segmentation_node
 from liver_landmarks.ros.frame_processor import load_pipeline, LOG_PERIOD_S
 from liver_landmarks.ros.segmentation_node import make_executor, SegmentationNode
 from liver_landmarks_tools.support.inprocess_node import feed, make_node
-from liver_landmarks_tools.support.node_client import NodeClient
+from liver_landmarks_tools.support.node_client import NodeClient, ros_context
 import numpy as np
 import pytest
 import rclpy
@@ -227,21 +227,26 @@ def test_a_finalized_node_never_reports_ok(active_node):
     assert values['state'] == 'finalized'
 
 
+@pytest.fixture
+def wrong_camera():
+    """Yield a publisher of CompressedImage on /image, from a node in a context of its own."""
+    with ros_context() as other:
+        publisher_node = rclpy.create_node('wrong_camera', context=other)
+        yield publisher_node.create_publisher(CompressedImage, '/image', 1)
+        publisher_node.destroy_node()
+
+
 def test_a_publisher_of_another_type_on_the_input_topic_is_reported(
-        context, random_model_card, capfd):
+        context, random_model_card, wrong_camera, capfd):
     node = make_node(context, random_model_card, input_timeout_s=0.5)
     assert node.autostart()
     executor = _spin(node, context)
-    other = rclpy.Context()
-    rclpy.init(context=other)
-    publisher_node = rclpy.create_node('wrong_camera', context=other)
-    publisher = publisher_node.create_publisher(CompressedImage, '/image', 1)
     try:
         deadline = time.monotonic() + 30.0
         status = node.diagnostic_status()
         # Until discovery names the publishing node, the message names only the type.
         while '/wrong_camera' not in status.message and time.monotonic() < deadline:
-            publisher.publish(CompressedImage(format='jpeg'))
+            wrong_camera.publish(CompressedImage(format='jpeg'))
             time.sleep(0.2)
             status = node.diagnostic_status()
         assert status.level == b'\x02', status.message
@@ -251,8 +256,6 @@ def test_a_publisher_of_another_type_on_the_input_topic_is_reported(
         log = capfd.readouterr().err
         assert 'this node takes sensor_msgs/msg/Image' in log
     finally:
-        publisher_node.destroy_node()
-        rclpy.shutdown(context=other)
         executor.shutdown(timeout_sec=5.0)
         node.finish()
         node.destroy_node()
